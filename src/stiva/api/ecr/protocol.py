@@ -1,0 +1,168 @@
+"""`POST /` in AWS JSON 1.1: SigV4 → operation → validation → authorization → handler → JSON.
+
+Errors are `{"__type": <shape name>, "message": ...}` with `x-amzn-RequestId`, as botocore parses
+them (the `__type` must equal the model's exception shape name for `client.exceptions.X`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stiva.api.ecr.call import EcrCall
+from stiva.api.ecr.errors import classify
+from stiva.api.ecr.model import EcrModel, RequestValidationError
+from stiva.api.ecr.operations import OPERATIONS, Operation
+from stiva.errors import StivaError
+from stiva.iam import sigv4
+from stiva.services.authorization import authorize
+from stiva.services.context import RegistryContext
+from stiva.services.identity import Principal, lookup_access_key
+from stiva.storage.driver import StorageError
+
+log = logging.getLogger(__name__)
+CONTENT_TYPE = "application/x-amz-json-1.1"
+MAX_BODY = 32 * 1024 * 1024  # UploadLayerPart carries up to 20 MiB, base64-encoded
+
+
+class AwsError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _default(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _response(status: int, body: dict[str, Any], request_id: str) -> Response:
+    return Response(
+        json.dumps(body, default=_default),
+        status_code=status,
+        media_type=CONTENT_TYPE,
+        headers={"x-amzn-RequestId": request_id},
+    )
+
+
+def error(code: str, message: str, status: int, request_id: str) -> Response:
+    return _response(status, {"__type": code, "message": message}, request_id)
+
+
+async def _body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > MAX_BODY:
+            raise AwsError("SerializationException", "The request body is too large.", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _verify(request: Request, body: bytes, ctx: RegistryContext, service: str) -> Principal:
+    found: dict[str, Principal] = {}
+
+    def lookup(access_key_id: str) -> sigv4.Credential | None:
+        with ctx.db.read() as session:
+            result = lookup_access_key(session, access_key_id)
+        if result is None:
+            return None
+        found["principal"] = result[1]
+        return result[0]
+
+    sigv4.verify(
+        sigv4.SignedRequest(
+            method=request.method,
+            path=request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0],
+            query_string=request.scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            body_sha256=hashlib.sha256(body).hexdigest(),
+        ),
+        lookup=lookup,
+        region=ctx.deployment.region,
+        service=service,
+        now=ctx.now(),
+        max_skew=_skew(ctx),
+    )
+    return found["principal"]
+
+
+def _skew(ctx: RegistryContext) -> timedelta:
+    return timedelta(seconds=ctx.clock_skew_seconds)
+
+
+def _operation(target: str | None, model: EcrModel) -> tuple[str, Operation]:
+    prefix = model.target_prefix + "."
+    if not target or not target.startswith(prefix):
+        raise AwsError("UnknownOperationException", f"Unknown target: {target!r}")
+    name = target[len(prefix) :]
+    operation = OPERATIONS.get(name)
+    if operation is not None:
+        return name, operation
+    if model.has_operation(name):
+        raise AwsError(
+            "UnsupportedOperationException",
+            f"The ECR operation {name} is not supported by Stiva yet.",
+        )
+    raise AwsError("UnknownOperationException", f"Unknown operation: {name}")
+
+
+def _params(body: bytes) -> object:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise AwsError("SerializationException", "The request body is not valid JSON.") from None
+
+
+def _run(ctx: RegistryContext, operation: Operation, call: EcrCall) -> dict[str, Any]:
+    unit = ctx.db.write if operation.writes else ctx.db.read
+    with unit() as session:
+        return operation.handler(session, call)
+
+
+async def handle(request: Request) -> Response:
+    ctx: RegistryContext = request.app.state.ctx
+    model: EcrModel = request.app.state.ecr_model
+    request_id = str(uuid.uuid4())
+    try:
+        body = await _body(request)
+        principal = await run_in_threadpool(_verify, request, body, ctx, "ecr")
+        name, operation = _operation(request.headers.get("x-amz-target"), model)
+        params = model.validate_input(name, _params(body))
+        call = EcrCall(ctx, principal, params, params.get("registryId") or principal.account_id)
+        for resource in operation.resources(call):
+            authorize(principal, f"ecr:{name}", account_id=call.account_id, resource=resource)
+        result = await run_in_threadpool(_run, ctx, operation, call)
+        return _response(200, result, request_id)
+    except sigv4.SigV4Error as exc:
+        return error(exc.code, exc.message, exc.status, request_id)
+    except (AwsError, RequestValidationError) as exc:
+        return error(exc.code, exc.message, exc.status, request_id)
+    except StivaError as exc:
+        code, status = classify(exc)
+        return error(code, exc.message, status, request_id)
+    except StorageError:
+        log.exception("storage failure in ECR request %s", request_id)
+        return error(
+            "ServerException", "The registry's storage failed; try again.", 500, request_id
+        )
+    except Exception:
+        log.exception("internal error in ECR request %s", request_id)
+        return error(
+            "ServerException", "Internal error; the registry logged the cause.", 500, request_id
+        )

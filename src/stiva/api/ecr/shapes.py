@@ -1,0 +1,55 @@
+"""Render domain objects as the ECR model's output shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stiva.metadata import models as m
+from stiva.services.deployment import Deployment
+from stiva.services.images import ImageDetail, ImageId
+
+
+def repository(repo: m.Repository, deployment: Deployment) -> dict[str, Any]:
+    encryption: dict[str, Any] = {"encryptionType": repo.encryption_type}
+    if repo.kms_key:
+        encryption["kmsKey"] = repo.kms_key
+    return {
+        "repositoryArn": deployment.repository_arn(repo.account_id, repo.name),
+        "registryId": repo.account_id,
+        "repositoryName": repo.name,
+        "repositoryUri": deployment.repository_uri(repo.account_id, repo.name),
+        "createdAt": repo.created_at,
+        "imageTagMutability": repo.image_tag_mutability,
+        "imageScanningConfiguration": {"scanOnPush": repo.scan_on_push},
+        "encryptionConfiguration": encryption,
+    }
+
+
+def image_id(value: ImageId) -> dict[str, str]:
+    shape: dict[str, str] = {}
+    if value.digest is not None:
+        shape["imageDigest"] = value.digest
+    if value.tag is not None:
+        shape["imageTag"] = value.tag
+    return shape
+
+
+def image_detail(detail: ImageDetail, *, registry_id: str, repository_name: str) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "registryId": registry_id,
+        "repositoryName": repository_name,
+        "imageDigest": detail.digest,
+        "imageSizeInBytes": detail.size,
+        "imagePushedAt": detail.pushed_at,
+        "imageManifestMediaType": detail.media_type,
+        "imageStatus": "ACTIVE",
+    }
+    if detail.tags:
+        shape["imageTags"] = detail.tags
+    if detail.artifact_media_type:
+        shape["artifactMediaType"] = detail.artifact_media_type
+    if detail.last_pulled_at:
+        shape["lastRecordedPullTime"] = detail.last_pulled_at
+    if detail.subject_digest:
+        shape["subjectManifestDigest"] = detail.subject_digest
+    return shape

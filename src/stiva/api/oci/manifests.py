@@ -1,0 +1,101 @@
+"""`/v2/<name>/manifests/<reference>`: GET, HEAD, PUT, DELETE."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from stiva.api.oci.errors import API_VERSION_HEADER
+from stiva.api.oci.request import OciRequest
+from stiva.errors import ManifestNotFound, ManifestTooLarge
+from stiva.metadata.database import Session
+from stiva.oci.digest import Digest
+from stiva.oci.manifest import MAX_MANIFEST_BYTES, Manifest
+from stiva.services import manifests as svc
+from stiva.services.repositories import get_repository
+
+
+def _accepts(accept: str, media_type: str) -> bool:
+    """Accept negotiation for pulls by tag; an absent or wildcard Accept takes anything."""
+    if not accept.strip():
+        return True
+    offered = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+    return bool(offered & {media_type, "*/*", "application/*"}) or not any(
+        "manifest" in o or "index" in o for o in offered
+    )
+
+
+async def get_manifest(req: OciRequest) -> Response:
+    reference = req.params["reference"]
+    stored = await req.read(
+        lambda s: svc.resolve(s, account_id=req.account_id, name=req.name, reference=reference)
+    )
+    is_tag = not svc.is_digest_reference(reference)
+    accept = ", ".join(req.http.headers.getlist("accept"))
+    if is_tag and not _accepts(accept, stored.media_type):
+        raise ManifestNotFound(
+            f"manifest {reference} is a {stored.media_type}, which the Accept header excludes"
+        )
+    headers = {
+        **API_VERSION_HEADER,
+        "Docker-Content-Digest": stored.digest,
+        "ETag": f'"{stored.digest}"',
+        "Content-Length": str(len(stored.content)),
+    }
+    if req.http.method == "HEAD":
+        return Response(status_code=200, media_type=stored.media_type, headers=headers)
+    req.ctx.pulls.record(stored.id, req.ctx.now())
+    return Response(stored.content, media_type=stored.media_type, headers=headers)
+
+
+async def _read_body(req: OciRequest, limit: int) -> bytes:
+    declared = req.http.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ManifestTooLarge(f"manifest is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in req.http.stream():
+        total += len(chunk)
+        if total > limit:
+            raise ManifestTooLarge(f"manifest exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def put_manifest(req: OciRequest) -> Response:
+    raw = await _read_body(req, MAX_MANIFEST_BYTES)
+    reference = req.params["reference"]
+    content_type = req.http.headers.get("content-type")
+
+    def put(session: Session) -> Manifest:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        return svc.put_manifest(
+            session,
+            repository=repo,
+            reference=reference,
+            raw=raw,
+            content_type=content_type,
+        )
+
+    manifest = await req.write(put)
+    headers = {
+        **API_VERSION_HEADER,
+        "Location": f"/v2/{req.name}/manifests/{manifest.digest}",
+        "Docker-Content-Digest": str(manifest.digest),
+    }
+    if manifest.subject is not None:
+        headers["OCI-Subject"] = str(manifest.subject.digest)
+    return Response(status_code=201, headers=headers)
+
+
+async def delete_manifest(req: OciRequest) -> Response:
+    reference = req.params["reference"]
+
+    def remove(session: Session) -> None:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        if svc.is_digest_reference(reference):
+            svc.delete_manifest(session, repository=repo, digest=Digest.parse(reference))
+        else:
+            svc.delete_tag(session, repository=repo, tag=reference)
+
+    await req.write(remove)
+    return Response(status_code=202, headers=API_VERSION_HEADER)

@@ -1,0 +1,88 @@
+"""What every `/v2/` handler receives, and the small helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from stiva.errors import InvalidParameter, InvalidRange
+from stiva.metadata import models as m
+from stiva.metadata.database import Session
+from stiva.services.context import RegistryContext
+from stiva.services.identity import Principal
+from stiva.services.repositories import get_repository
+
+T = TypeVar("T")
+STREAM_BUFFER = 1024 * 1024
+
+
+@dataclass(slots=True)
+class OciRequest:
+    http: Request
+    ctx: RegistryContext
+    principal: Principal
+    account_id: str
+    params: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.params["name"]
+
+    @property
+    def repository_arn(self) -> str:
+        return self.ctx.deployment.repository_arn(self.account_id, self.name)
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(session, *args)` in a read-only unit of work, off the event loop."""
+
+        def call() -> T:
+            with self.ctx.db.read() as session:
+                return fn(session, *args)
+
+        return await run_in_threadpool(call)
+
+    async def write(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(session, *args)` in a committing unit of work, off the event loop."""
+
+        def call() -> T:
+            with self.ctx.db.write() as session:
+                return fn(session, *args)
+
+        return await run_in_threadpool(call)
+
+    async def repository(self) -> m.Repository:
+        def find(session: Session) -> m.Repository:
+            return get_repository(session, account_id=self.account_id, name=self.name)
+
+        return await self.read(find)
+
+
+def query_int(request: Request, key: str) -> int | None:
+    value = request.query_params.get(key)
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidParameter(f"query parameter '{key}' must be a non-negative integer")
+    return int(value)
+
+
+def parse_content_range(header: str | None) -> tuple[int, int] | None:
+    """`Content-Range: <start>-<end>` (inclusive; a `bytes ` prefix is tolerated) of a chunk."""
+    if header is None:
+        return None
+    text = header.strip()
+    text = text.removeprefix("bytes ").removeprefix("bytes=")
+    start, sep, end = text.partition("-")
+    end = end.split("/", 1)[0]
+    if not sep or not start.isdigit() or not end.isdigit() or int(end) < int(start):
+        raise InvalidRange(f"malformed Content-Range '{header[:100]}'")
+    return int(start), int(end)
+
+
+def upload_range(size: int) -> str:
+    """The `Range` header value describing an upload of `size` bytes."""
+    return f"0-{max(size - 1, 0)}"

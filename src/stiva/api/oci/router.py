@@ -1,0 +1,135 @@
+"""The `/v2/` route table and dispatcher: authenticate, authorize, call one handler, map errors.
+
+Each endpoint names the ECR action ECR's own registry endpoint authorizes for it (pull:
+BatchGetImage, GetDownloadUrlForLayer; push: BatchCheckLayerAvailability, InitiateLayerUpload,
+UploadLayerPart, CompleteLayerUpload, PutImage; delete: BatchDeleteImage).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stiva.api.oci import blobs, discovery, manifests, uploads
+from stiva.api.oci.errors import error_response, to_response
+from stiva.api.oci.request import OciRequest
+from stiva.errors import AuthenticationError, StivaError
+from stiva.oci.names import parse_name
+from stiva.services.authorization import authorize
+from stiva.services.context import RegistryContext
+from stiva.services.tokens import authenticate_basic
+from stiva.storage.driver import StorageError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[OciRequest], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    handler: Handler
+    action: str | None  # the ECR action authorized on the repository; None: no repository
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: dict[str, Endpoint]
+
+
+def _route(pattern: str, **methods: Endpoint) -> Route:
+    return Route(re.compile(pattern), methods)
+
+
+_NAME = r"(?P<name>[a-z0-9][a-z0-9._/-]*)"
+ROUTES: tuple[Route, ...] = (
+    _route(r"^/v2/?$", GET=Endpoint(discovery.base, None), HEAD=Endpoint(discovery.base, None)),
+    _route(r"^/v2/_catalog$", GET=Endpoint(discovery.catalog, None)),
+    _route(rf"^/v2/{_NAME}/tags/list$", GET=Endpoint(discovery.tags_list, "ecr:ListImages")),
+    _route(
+        rf"^/v2/{_NAME}/manifests/(?P<reference>[^/]+)$",
+        GET=Endpoint(manifests.get_manifest, "ecr:BatchGetImage"),
+        HEAD=Endpoint(manifests.get_manifest, "ecr:BatchGetImage"),
+        PUT=Endpoint(manifests.put_manifest, "ecr:PutImage"),
+        DELETE=Endpoint(manifests.delete_manifest, "ecr:BatchDeleteImage"),
+    ),
+    _route(
+        rf"^/v2/{_NAME}/blobs/uploads/?$",
+        POST=Endpoint(uploads.start_upload, "ecr:InitiateLayerUpload"),
+    ),
+    _route(
+        rf"^/v2/{_NAME}/blobs/uploads/(?P<upload>[^/]+)$",
+        GET=Endpoint(uploads.get_upload, "ecr:InitiateLayerUpload"),
+        PATCH=Endpoint(uploads.patch_upload, "ecr:UploadLayerPart"),
+        PUT=Endpoint(uploads.put_upload, "ecr:CompleteLayerUpload"),
+        DELETE=Endpoint(uploads.delete_upload, "ecr:InitiateLayerUpload"),
+    ),
+    _route(
+        rf"^/v2/{_NAME}/blobs/(?P<digest>[^/]+)$",
+        GET=Endpoint(blobs.get_blob, "ecr:GetDownloadUrlForLayer"),
+        HEAD=Endpoint(blobs.head_blob, "ecr:BatchCheckLayerAvailability"),
+        DELETE=Endpoint(blobs.delete_blob, "ecr:BatchDeleteImage"),
+    ),
+    _route(
+        rf"^/v2/{_NAME}/referrers/(?P<digest>[^/]+)$",
+        GET=Endpoint(discovery.referrers, "ecr:BatchGetImage"),
+    ),
+)
+METHODS = sorted({method for route in ROUTES for method in route.methods})
+
+
+def _challenge(ctx: RegistryContext, host: str | None) -> dict[str, str]:
+    realm = f"{ctx.deployment.public_url}/" if host is None else f"http://{host}/"
+    return {"WWW-Authenticate": f'Basic realm="{realm}",service="ecr.amazonaws.com"'}
+
+
+def _match(path: str) -> tuple[Route, dict[str, str]] | None:
+    for route in ROUTES:
+        found = route.pattern.match(path)
+        if found:
+            return route, found.groupdict()
+    return None
+
+
+async def dispatch(request: Request) -> Response:
+    ctx: RegistryContext = request.app.state.ctx
+    matched = _match(request.url.path)
+    if matched is None:
+        return error_response("NAME_UNKNOWN", "no such registry endpoint", 404)
+    route, params = matched
+    endpoint = route.methods.get(request.method)
+    if endpoint is None:
+        return error_response(
+            "UNSUPPORTED",
+            f"{request.method} is not supported on this endpoint",
+            405,
+            headers={"Allow": ", ".join(route.methods)},
+        )
+    host = request.headers.get("host")
+    try:
+        principal = authenticate_basic(
+            request.headers.get("authorization"), keys=[ctx.keys.token], now=ctx.now()
+        )
+    except AuthenticationError as exc:
+        return to_response(exc, headers=_challenge(ctx, host))
+    try:
+        req = OciRequest(request, ctx, principal, ctx.deployment.account_for_host(host), params)
+        if "name" in params:
+            parse_name(params["name"])
+        if endpoint.action is not None:
+            authorize(
+                principal, endpoint.action, account_id=req.account_id, resource=req.repository_arn
+            )
+        return await endpoint.handler(req)
+    except StivaError as exc:
+        return to_response(exc, headers=getattr(exc, "response_headers", None))
+    except StorageError:
+        log.exception("storage failure on %s %s", request.method, request.url.path)
+        return error_response("UNKNOWN", "the registry's storage failed; try again", 503)
+    except Exception:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return error_response("UNKNOWN", "internal error; the registry logged the cause", 500)

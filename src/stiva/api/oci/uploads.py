@@ -1,0 +1,183 @@
+"""`/v2/<name>/blobs/uploads/...`: start (incl. mount and monolithic), PATCH, PUT, GET, DELETE."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from stiva.api.oci.errors import API_VERSION_HEADER
+from stiva.api.oci.request import STREAM_BUFFER, OciRequest, parse_content_range, upload_range
+from stiva.errors import InvalidDigest, InvalidRange, StivaError
+from stiva.metadata.database import Session
+from stiva.oci.digest import Digest
+from stiva.oci.names import parse_name
+from stiva.services.authorization import is_allowed
+from stiva.services.repositories import find_repository, get_repository
+from stiva.services.uploads import mount_blob
+
+
+def _upload_headers(req: OciRequest, upload_id: str, size: int) -> dict[str, str]:
+    return {
+        **API_VERSION_HEADER,
+        "Location": f"/v2/{req.name}/blobs/uploads/{upload_id}",
+        "Range": upload_range(size),
+        "Docker-Upload-UUID": upload_id,
+    }
+
+
+def _blob_created(req: OciRequest, digest: Digest) -> Response:
+    return Response(
+        status_code=201,
+        headers={
+            **API_VERSION_HEADER,
+            "Location": f"/v2/{req.name}/blobs/{digest}",
+            "Docker-Content-Digest": str(digest),
+        },
+    )
+
+
+async def start_upload(req: OciRequest) -> Response:
+    query = req.http.query_params
+    if "mount" in query and "from" in query:
+        mounted = await _try_mount(req, query["mount"], query["from"])
+        if mounted is not None:
+            return _blob_created(req, mounted)
+    digest = Digest.parse(query["digest"]) if "digest" in query else None
+
+    def start(session: Session) -> str:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        return req.ctx.uploads.start(session, repository_id=repo.id)
+
+    upload_id = await req.write(start)
+    if digest is not None:
+        await _append(req, upload_id, start=None)
+        await _complete(req, upload_id, digest)
+        return _blob_created(req, digest)
+    return Response(status_code=202, headers=_upload_headers(req, upload_id, 0))
+
+
+async def _try_mount(req: OciRequest, mount: str, source: str) -> Digest | None:
+    """Mount a blob from another repository of this registry when allowed; else None."""
+    try:
+        digest = Digest.parse(mount)
+        source_name = parse_name(source)
+    except StivaError:
+        return None
+    source_arn = req.ctx.deployment.repository_arn(req.account_id, source_name)
+    if not is_allowed(
+        req.principal, "ecr:GetDownloadUrlForLayer", account_id=req.account_id, resource=source_arn
+    ):
+        return None
+
+    def mount_from(session: Session) -> Digest | None:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        origin = find_repository(session, account_id=req.account_id, name=source_name)
+        if origin is None:
+            return None
+        size = mount_blob(
+            session, repository_id=repo.id, source_repository_id=origin.id, digest=digest
+        )
+        return digest if size is not None else None
+
+    return await req.write(mount_from)
+
+
+async def _check_upload(req: OciRequest, upload_id: str) -> None:
+    def check(session: Session) -> None:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        req.ctx.uploads.find(session, repository_id=repo.id, upload_id=upload_id)
+
+    await req.read(check)
+
+
+async def _append(req: OciRequest, upload_id: str, *, start: int | None) -> int:
+    """Stream the request body onto the upload; return the upload's new size."""
+    writer = await run_in_threadpool(req.ctx.uploads.open_chunk, upload_id, start=start)
+    buffer = bytearray()
+    try:
+        async for chunk in req.http.stream():
+            buffer += chunk
+            if len(buffer) >= STREAM_BUFFER:
+                await run_in_threadpool(writer.write, bytes(buffer))
+                buffer.clear()
+        if buffer:
+            await run_in_threadpool(writer.write, bytes(buffer))
+    except BaseException:
+        await run_in_threadpool(writer.abort)
+        raise
+    return await run_in_threadpool(writer.close)
+
+
+async def patch_upload(req: OciRequest) -> Response:
+    upload_id = req.params["upload"]
+    await _check_upload(req, upload_id)
+    content_range = parse_content_range(req.http.headers.get("content-range"))
+    try:
+        size = await _append(req, upload_id, start=content_range[0] if content_range else None)
+    except InvalidRange as exc:
+        current = exc.current_size if exc.current_size is not None else 0
+        raise _range_error(exc, req, upload_id, current) from None
+    if content_range is not None and size != content_range[1] + 1:
+        raise _range_error(
+            InvalidRange(
+                f"Content-Range ends at {content_range[1]} but the upload now ends at {size - 1}"
+            ),
+            req,
+            upload_id,
+            size,
+        )
+    return Response(status_code=202, headers=_upload_headers(req, upload_id, size))
+
+
+class _RangeError(InvalidRange):
+    def __init__(self, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.response_headers = headers
+
+
+def _range_error(exc: InvalidRange, req: OciRequest, upload_id: str, size: int) -> _RangeError:
+    return _RangeError(exc.message, _upload_headers(req, upload_id, size))
+
+
+async def _complete(req: OciRequest, upload_id: str, digest: Digest) -> None:
+    def complete(session: Session) -> int:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        return req.ctx.uploads.complete(
+            session, repository_id=repo.id, upload_id=upload_id, digest=digest
+        )
+
+    await req.write(complete)
+
+
+async def put_upload(req: OciRequest) -> Response:
+    upload_id = req.params["upload"]
+    if "digest" not in req.http.query_params:
+        raise InvalidDigest("completing an upload needs the ?digest= query parameter")
+    digest = Digest.parse(req.http.query_params["digest"])
+    await _check_upload(req, upload_id)
+    content_range = parse_content_range(req.http.headers.get("content-range"))
+    try:
+        await _append(req, upload_id, start=content_range[0] if content_range else None)
+    except InvalidRange as exc:
+        current = exc.current_size if exc.current_size is not None else 0
+        raise _range_error(exc, req, upload_id, current) from None
+    await _complete(req, upload_id, digest)
+    return _blob_created(req, digest)
+
+
+async def get_upload(req: OciRequest) -> Response:
+    upload_id = req.params["upload"]
+    await _check_upload(req, upload_id)
+    size = await run_in_threadpool(req.ctx.uploads.size, upload_id)
+    return Response(status_code=204, headers=_upload_headers(req, upload_id, size))
+
+
+async def delete_upload(req: OciRequest) -> Response:
+    upload_id = req.params["upload"]
+
+    def cancel(session: Session) -> None:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        req.ctx.uploads.cancel(session, repository_id=repo.id, upload_id=upload_id)
+
+    await req.write(cancel)
+    return Response(status_code=204, headers=API_VERSION_HEADER)

@@ -1,0 +1,119 @@
+"""The `stiva` command: serve, check-config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stiva.config import Settings, load_settings
+from stiva.errors import ConfigError
+
+log = logging.getLogger("stiva")
+
+
+def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
+    try:
+        return load_settings(config_file=config, env=os.environ, overrides=overrides)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@click.group()
+@click.version_option(package_name="stiva")
+def main() -> None:
+    """Stiva: a self-hosted container registry with Amazon ECR's semantics."""
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    envvar="STIVA_CONFIG",
+    help="TOML configuration file.",
+)
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory [STIVA_DATA_DIR]."
+)
+@click.option("--listen", help="HOST:PORT to listen on [STIVA_LISTEN].")
+@click.option("--region", help="This deployment's region [STIVA_REGION].")
+@click.option("--account-id", help="The bootstrap account's 12-digit id [STIVA_ACCOUNT_ID].")
+def serve(
+    config: Path | None,
+    data_dir: Path | None,
+    listen: str | None,
+    region: str | None,
+    account_id: str | None,
+) -> None:
+    """Start the registry (bootstrapping an account on first start)."""
+    import uvicorn
+
+    from stiva.app import SETTINGS_ENV, create_app, prepare
+
+    settings = _settings(
+        config,
+        {"data_dir": data_dir, "listen": listen, "region": region, "account_id": account_id},
+    )
+    logging.basicConfig(
+        level=settings.server.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        prepared = prepare(settings)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+    if prepared.bootstrap is not None and prepared.credentials_file is not None:
+        click.echo(_welcome(settings, prepared.bootstrap.account_id, prepared.credentials_file))
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.server.log_level,
+        "access_log": settings.server.access_log,
+        "timeout_graceful_shutdown": 30,
+    }
+    if settings.server.workers > 1:
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()
+        uvicorn.run(
+            "stiva.app:app_from_environment",
+            factory=True,
+            workers=settings.server.workers,
+            **options,
+        )
+    else:
+        uvicorn.run(create_app(settings), **options)
+
+
+def _welcome(settings: Settings, account_id: str, credentials: Path) -> str:
+    url = settings.public_url
+    host = url.split("://", 1)[-1]
+    path = credentials.resolve()
+    tls = " --tls-verify=false" if url.startswith("http://") else ""
+    return f"""
+Stiva bootstrapped account {account_id} in region {settings.region}.
+Its administrator's access key is in {path} (profile "default"); it is shown only now.
+
+Next steps:
+  export AWS_SHARED_CREDENTIALS_FILE={path}
+  aws --endpoint-url {url} ecr create-repository --repository-name demo
+  aws --endpoint-url {url} ecr get-login-password | skopeo login{tls} -u AWS --password-stdin {host}
+  skopeo copy{" --dest-tls-verify=false" if tls else ""} docker-archive:image.tar docker://{host}/demo:latest
+"""
+
+
+@main.command("check-config")
+@click.argument("file", type=click.Path(path_type=Path))
+def check_config(file: Path) -> None:
+    """Validate a configuration file without starting anything."""
+    try:
+        settings = load_settings(config_file=file)
+    except ConfigError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    import json
+
+    click.echo(f"{file}: valid")
+    click.echo(json.dumps(settings.redacted(), indent=2))

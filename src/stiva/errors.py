@@ -1,0 +1,184 @@
+"""Stiva's domain errors: what went wrong, in the registry's own words.
+
+Services raise these; each API surface maps them to its wire format once, through a table
+(`stiva.api.oci.errors` for OCI error JSON, `stiva.api.ecr.errors` for AWS `__type` + `message`).
+Messages follow ECR's texts where ECR has one, because clients print them verbatim.
+
+    StivaError
+    ├── InvalidRequest                 the caller sent something malformed
+    │   ├── InvalidName                repository name fails the grammar
+    │   ├── InvalidTag                 tag fails the grammar
+    │   ├── InvalidDigest              digest fails the grammar or its algorithm is unknown
+    │   ├── DigestMismatch             content does not hash to the digest given
+    │   ├── SizeMismatch               content length differs from the size given
+    │   ├── InvalidManifest            manifest JSON / schema / media type problems
+    │   ├── ManifestTooLarge           manifest over the size limit
+    │   ├── InvalidRange               chunk out of order or Range unsatisfiable
+    │   └── InvalidParameter           any other bad parameter (ECR's InvalidParameterException)
+    ├── NotFound
+    │   ├── RepositoryNotFound
+    │   ├── ManifestNotFound           also ECR's ImageNotFound
+    │   ├── BlobNotFound
+    │   └── UploadNotFound
+    ├── ManifestReferencesUnknown      manifest names blobs / child manifests the repository lacks
+    ├── Conflict
+    │   ├── RepositoryAlreadyExists
+    │   ├── RepositoryNotEmpty
+    │   ├── ImageReferencedByIndex     a child of a live index cannot be deleted
+    │   ├── ImageAlreadyExists         PutImage of the same manifest and tag
+    │   └── TagImmutable               tag exists in an immutable repository
+    ├── AuthenticationError            no, garbled or unknown credentials
+    │   └── TokenExpired
+    ├── AccessDenied                   authenticated, but not allowed
+    ├── Unsupported                    a feature Stiva does not (yet) have; never a fake success
+    └── ConfigError                    invalid configuration (start-up and `stiva check-config`)
+"""
+
+from __future__ import annotations
+
+
+class StivaError(Exception):
+    """Base of every domain error. `message` is safe to show to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(StivaError):
+    pass
+
+
+class InvalidName(InvalidRequest):
+    pass
+
+
+class InvalidTag(InvalidRequest):
+    pass
+
+
+class InvalidDigest(InvalidRequest):
+    pass
+
+
+class DigestMismatch(InvalidRequest):
+    pass
+
+
+class SizeMismatch(InvalidRequest):
+    pass
+
+
+class InvalidManifest(InvalidRequest):
+    pass
+
+
+class ManifestTooLarge(InvalidRequest):
+    pass
+
+
+class InvalidRange(InvalidRequest):
+    """A chunk does not continue the upload, or a requested range cannot be served.
+
+    `current_size` is the number of bytes the upload (or blob) holds, for the response headers.
+    """
+
+    def __init__(self, message: str, *, current_size: int | None = None) -> None:
+        super().__init__(message)
+        self.current_size = current_size
+
+
+class InvalidParameter(InvalidRequest):
+    pass
+
+
+class NotFound(StivaError):
+    pass
+
+
+class RepositoryNotFound(NotFound):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            f"The repository with name '{name}' does not exist in the registry "
+            f"with id '{registry_id}'"
+        )
+        self.name = name
+        self.registry_id = registry_id
+
+
+class ManifestNotFound(NotFound):
+    pass
+
+
+class BlobNotFound(NotFound):
+    pass
+
+
+class UploadNotFound(NotFound):
+    pass
+
+
+class ManifestReferencesUnknown(StivaError):
+    """The manifest names content the repository does not hold.
+
+    `missing` lists the digests; `children` is True when they are child manifests of an index
+    (ECR's ReferencedImagesNotFoundException) rather than blobs (LayersNotFoundException).
+    """
+
+    def __init__(self, message: str, *, missing: list[str], children: bool) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.children = children
+
+
+class Conflict(StivaError):
+    pass
+
+
+class RepositoryAlreadyExists(Conflict):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            f"The repository with name '{name}' already exists in the registry "
+            f"with id '{registry_id}'"
+        )
+
+
+class RepositoryNotEmpty(Conflict):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            f"The repository with name '{name}' in registry with id '{registry_id}' "
+            "cannot be deleted because it still contains images"
+        )
+
+
+class ImageReferencedByIndex(Conflict):
+    pass
+
+
+class ImageAlreadyExists(Conflict):
+    pass
+
+
+class TagImmutable(Conflict):
+    pass
+
+
+class AuthenticationError(StivaError):
+    pass
+
+
+class TokenExpired(AuthenticationError):
+    def __init__(self) -> None:
+        super().__init__("Your authorization token has expired. Reauthenticate and try again.")
+
+
+class AccessDenied(StivaError):
+    pass
+
+
+class Unsupported(StivaError):
+    pass
+
+
+class ConfigError(StivaError):
+    pass

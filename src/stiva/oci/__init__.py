@@ -1,0 +1,1 @@
+"""Pure OCI knowledge: digests, names, media types, manifests. No I/O, no framework imports."""

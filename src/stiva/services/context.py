@@ -1,0 +1,35 @@
+"""The registry's long-lived parts, built once by `create_app` and shared by both API surfaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from stiva.metadata.database import Database
+from stiva.services.deployment import Deployment
+from stiva.services.pulls import PullRecorder
+from stiva.services.uploads import Uploads
+from stiva.storage.base import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Deployment keys shared by every node through the database."""
+
+    token: bytes
+    pagination: bytes
+
+
+@dataclass(slots=True)
+class RegistryContext:
+    db: Database
+    storage: Storage
+    uploads: Uploads
+    deployment: Deployment
+    keys: Keys
+    clock_skew_seconds: int
+    pulls: PullRecorder = field(default_factory=PullRecorder)
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,197 @@
+"""Blob uploads: start, append chunks, complete (verify + commit), cancel, mount.
+
+An upload is a row (which repository it belongs to) plus a file in the byte store that chunks are
+appended to. The file's size is the upload's offset, so a session survives a restart and can
+continue on any node. Hashing is incremental while streaming: each node keeps the hash state of
+the uploads it is serving (`HashCache`); a node without the state (after a restart, or when the
+previous chunk went to another node) rebuilds it by reading the bytes already stored once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections import OrderedDict
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from stiva.errors import DigestMismatch, InvalidRange, UploadNotFound
+from stiva.metadata import models as m
+from stiva.metadata.dialect import insert_ignore
+from stiva.oci.digest import Digest, Hasher, new_hasher
+from stiva.storage.base import Storage
+from stiva.storage.driver import PathNotFound, Writer
+from stiva.storage.layout import blob_path, upload_dir, upload_path
+
+READ_CHUNK = 1024 * 1024
+
+
+class HashCache:
+    """sha256 states of uploads in progress on this node, keyed by upload id and offset."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._states: OrderedDict[str, tuple[int, Hasher]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def take(self, upload_id: str, size: int) -> Hasher | None:
+        with self._lock:
+            state = self._states.pop(upload_id, None)
+        return state[1] if state is not None and state[0] == size else None
+
+    def put(self, upload_id: str, size: int, hasher: Hasher) -> None:
+        with self._lock:
+            self._states[upload_id] = (size, hasher)
+            while len(self._states) > self._capacity:
+                self._states.popitem(last=False)
+
+    def drop(self, upload_id: str) -> None:
+        with self._lock:
+            self._states.pop(upload_id, None)
+
+
+class ChunkWriter:
+    """Appends one chunk to an upload, hashing as it goes; one per request, not thread-safe."""
+
+    def __init__(self, upload_id: str, writer: Writer, hasher: Hasher, cache: HashCache) -> None:
+        self.upload_id = upload_id
+        self.start = writer.size
+        self._writer = writer
+        self._hasher = hasher
+        self._cache = cache
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+        self._hasher.update(data)
+
+    def close(self) -> int:
+        """Finish the chunk; the upload's hash state stays cached for the next chunk."""
+        self._writer.close()
+        self._cache.put(self.upload_id, self._writer.size, self._hasher)
+        return self._writer.size
+
+    def abort(self) -> None:
+        """Stop after a failure: what reached storage stays, the hash state is rebuilt later."""
+        self._writer.close()
+        self._cache.drop(self.upload_id)
+
+
+class Uploads:
+    def __init__(self, storage: Storage, cache: HashCache | None = None) -> None:
+        self.storage = storage
+        self.cache = cache or HashCache()
+
+    def start(self, session: Session, *, repository_id: int) -> str:
+        upload_id = str(uuid.uuid4())
+        self.storage.open_write(upload_path(upload_id)).commit()
+        session.add(m.Upload(id=upload_id, repository_id=repository_id))
+        return upload_id
+
+    def find(self, session: Session, *, repository_id: int, upload_id: str) -> m.Upload:
+        row = session.get(m.Upload, upload_id) if _is_uuid(upload_id) else None
+        if row is None or row.repository_id != repository_id:
+            raise UploadNotFound(f"upload {upload_id[:64]} is unknown to this repository")
+        return row
+
+    def size(self, upload_id: str) -> int:
+        try:
+            return self.storage.stat(upload_path(upload_id)).size
+        except PathNotFound:
+            raise UploadNotFound(f"upload {upload_id} has no data") from None
+
+    def open_chunk(self, upload_id: str, *, start: int | None) -> ChunkWriter:
+        """A writer continuing the upload; `start` (from Content-Range) must equal its size."""
+        current = self.size(upload_id)
+        if start is not None and start != current:
+            raise InvalidRange(
+                f"chunk starts at byte {start} but the upload holds {current} bytes",
+                current_size=current,
+            )
+        hasher = self.cache.take(upload_id, current) or self._rehash(upload_id, "sha256")
+        writer = self.storage.open_write(upload_path(upload_id), append=True)
+        return ChunkWriter(upload_id, writer, hasher, self.cache)
+
+    def _rehash(self, upload_id: str, algorithm: str) -> Hasher:
+        hasher = new_hasher(algorithm)
+        with self.storage.open_read(upload_path(upload_id)) as stream:
+            while chunk := stream.read(READ_CHUNK):
+                hasher.update(chunk)
+        return hasher
+
+    def complete(
+        self, session: Session, *, repository_id: int, upload_id: str, digest: Digest
+    ) -> int:
+        """Check the upload hashes to `digest`, commit it as that blob, link it; return its size."""
+        size = self.size(upload_id)
+        hasher = (
+            self.cache.take(upload_id, size) if digest.algorithm == "sha256" else None
+        ) or self._rehash(upload_id, digest.algorithm)
+        actual = Digest(digest.algorithm, hasher.hexdigest())
+        if actual != digest:
+            self.cancel(session, repository_id=repository_id, upload_id=upload_id)
+            raise DigestMismatch(f"the upload's content has digest {actual}, not {digest}")
+        self.storage.open_write(upload_path(upload_id), append=True).commit()  # fsync
+        try:
+            self.storage.stat(blob_path(digest))
+        except PathNotFound:
+            self.storage.move(upload_path(upload_id), blob_path(digest))
+        link_blob(session, repository_id=repository_id, digest=digest, size=size)
+        self._forget(session, upload_id)
+        return size
+
+    def cancel(self, session: Session, *, repository_id: int, upload_id: str) -> None:
+        self.find(session, repository_id=repository_id, upload_id=upload_id)
+        self._forget(session, upload_id)
+
+    def _forget(self, session: Session, upload_id: str) -> None:
+        self.cache.drop(upload_id)
+        session.execute(delete(m.Upload).where(m.Upload.id == upload_id))
+        with contextlib.suppress(PathNotFound):
+            self.storage.delete(upload_dir(upload_id))
+
+
+def link_blob(session: Session, *, repository_id: int, digest: Digest, size: int) -> None:
+    """Record that blob `digest` exists and that the repository may use it."""
+    now = m.utcnow()
+    insert_ignore(
+        session,
+        m.Blob.__table__,  # type: ignore[arg-type]
+        [{"digest": str(digest), "size": size, "created_at": now}],
+    )
+    insert_ignore(
+        session,
+        m.RepositoryBlob.__table__,  # type: ignore[arg-type]
+        [{"repository_id": repository_id, "digest": str(digest), "created_at": now}],
+    )
+
+
+def mount_blob(
+    session: Session, *, repository_id: int, source_repository_id: int, digest: Digest
+) -> int | None:
+    """Link a blob the source repository holds into this one; its size, or None if absent."""
+    size = session.scalar(
+        select(m.Blob.size)
+        .join(m.RepositoryBlob, m.RepositoryBlob.digest == m.Blob.digest)
+        .where(
+            m.RepositoryBlob.repository_id == source_repository_id,
+            m.Blob.digest == str(digest),
+        )
+    )
+    if size is None:
+        return None
+    link_blob(session, repository_id=repository_id, digest=digest, size=size)
+    return size
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
