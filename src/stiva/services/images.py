@@ -102,7 +102,7 @@ def _tags_by_manifest(session: Session, manifest_ids: Sequence[int]) -> dict[int
         select(m.ImageTag.manifest_id, m.ImageTag.name)
         .where(m.ImageTag.manifest_id.in_(manifest_ids))
         .order_by(m.ImageTag.name)
-    ).tuples()
+    )
     for manifest_id, name in rows:
         tags[manifest_id].append(name)
     return tags
@@ -128,7 +128,7 @@ def list_images(
         kind="list-images",
     )
     rows = session.execute(select(m.Manifest.id, m.Manifest.digest).where(m.Manifest.id.in_(ids)))
-    digests = {manifest_id: digest for manifest_id, digest in rows.tuples()}
+    digests = {manifest_id: digest for manifest_id, digest in rows}
     tags = _tags_by_manifest(session, ids)
     result: list[ImageId] = []
     for manifest_id in ids:

@@ -110,7 +110,7 @@ def _check_blobs(session: Session, repository_id: int, refs: list[Descriptor]) -
         select(m.Blob.digest, m.Blob.size)
         .join(m.RepositoryBlob, m.RepositoryBlob.digest == m.Blob.digest)
         .where(m.RepositoryBlob.repository_id == repository_id, m.Blob.digest.in_(wanted))
-    ).tuples()
+    )
     sizes = {digest: size for digest, size in rows}
     missing = sorted(wanted - sizes.keys())
     if missing:
@@ -140,7 +140,7 @@ def _check_children(
             select(m.Manifest.digest, m.Manifest.size, m.Manifest.image_size).where(
                 m.Manifest.repository_id == repository_id, m.Manifest.digest.in_(wanted)
             )
-        ).tuples()
+        )
     }
     missing = sorted(wanted - rows.keys())
     if missing:
@@ -264,7 +264,7 @@ def list_referrers(
         )
         .where(m.Manifest.repository_id == repository_id, m.Manifest.subject_digest == str(subject))
         .order_by(m.Manifest.pushed_at, m.Manifest.id)
-    ).tuples()
+    )
     referrers = [
         Referrer(
             media_type=media_type,
