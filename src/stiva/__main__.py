@@ -1,0 +1,5 @@
+"""`python -m stiva` is the `stiva` command."""
+
+from stiva.cli import main
+
+main()
