@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
 from stiva.errors import ConfigError
@@ -33,11 +34,18 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _known(revision: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to this release's head; refuse a database newer than the code."""
     current = current_revision(engine)
-    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
-    if current is not None and script.get_revision(current) is None:
+    if current is not None and not _known(current):
         raise ConfigError(
             f"the database schema is at revision {current}, which this Stiva release does not "
             "know: it was migrated by a newer release; upgrade Stiva instead"
