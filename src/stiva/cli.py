@@ -117,3 +117,12 @@ def check_config(file: Path) -> None:
 
     click.echo(f"{file}: valid")
     click.echo(json.dumps(settings.redacted(), indent=2))
+
+
+@main.command("ecr-coverage")
+def ecr_coverage() -> None:
+    """Print which ECR operations Stiva serves (the source of docs/ecr-coverage.md)."""
+    from stiva.api.ecr.coverage import coverage_markdown
+    from stiva.api.ecr.model import EcrModel
+
+    click.echo(coverage_markdown(EcrModel.load()), nl=False)
