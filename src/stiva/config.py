@@ -111,7 +111,14 @@ class Settings(_Section):
 
     @property
     def public_url(self) -> str:
-        return (self.registry.public_url or f"http://{self.listen}").rstrip("/")
+        if self.registry.public_url:
+            return self.registry.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def redacted(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")

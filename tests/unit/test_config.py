@@ -102,3 +102,15 @@ def test_serve_rejects_bad_flags_before_starting(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "12-digit account id" in result.output
     assert not (tmp_path / "stiva.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("listen", "url"),
+    [
+        ("0.0.0.0:5000", "http://localhost:5000"),
+        ("[::1]:5001", "http://[::1]:5001"),
+        ("[::]:80", "http://localhost:80"),
+    ],
+)
+def test_public_url_never_names_a_wildcard_address(listen: str, url: str) -> None:
+    assert load_settings(overrides={"listen": listen}).public_url == url
