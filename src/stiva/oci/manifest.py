@@ -90,6 +90,8 @@ def parse_manifest(raw: bytes, content_type: str | None, algorithm: str = "sha25
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidManifest(f"manifest is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidManifest("manifest JSON is nested too deeply") from None
     if not isinstance(doc, dict):
         raise InvalidManifest("manifest must be a JSON object")
     media_type = _resolve_media_type(doc, _base_type(content_type))

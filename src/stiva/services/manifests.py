@@ -19,9 +19,9 @@ from stiva.errors import (
     TagImmutable,
 )
 from stiva.metadata import models as m
-from stiva.oci.digest import ALGORITHMS, Digest
+from stiva.oci.digest import Digest
 from stiva.oci.manifest import Descriptor, Manifest, parse_manifest
-from stiva.oci.names import parse_tag
+from stiva.oci.names import is_tag, parse_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,12 @@ class Referrer:
 
 
 def is_digest_reference(reference: str) -> bool:
-    return reference.split(":", 1)[0] in ALGORITHMS and ":" in reference
+    """A reference with a colon is a digest (tags cannot hold one), valid or not."""
+    return ":" in reference
+
+
+def _unknown_reference(reference: str, name: str) -> ManifestNotFound:
+    return ManifestNotFound(f"manifest {reference[:300]} is unknown to repository {name}")
 
 
 _SELECT_STORED = select(
@@ -62,8 +67,9 @@ def resolve(session: Session, *, account_id: str, name: str, reference: str) -> 
     )
     if is_digest_reference(reference):
         query = query.where(m.Manifest.digest == str(Digest.parse(reference)))
+    elif not is_tag(reference):
+        raise _unknown_reference(reference, name)  # no such tag can exist: 404, as for any other
     else:
-        parse_tag(reference)
         query = query.join(m.ImageTag, m.ImageTag.manifest_id == m.Manifest.id).where(
             m.ImageTag.repository_id == m.Repository.id, m.ImageTag.name == reference
         )
@@ -77,7 +83,7 @@ def resolve(session: Session, *, account_id: str, name: str, reference: str) -> 
     )
     if exists is None:
         raise RepositoryNotFound(name, account_id)
-    raise ManifestNotFound(f"manifest {reference} is unknown to repository {name}")
+    raise _unknown_reference(reference, name)
 
 
 def put_manifest(
@@ -232,9 +238,9 @@ def delete_manifest(session: Session, *, repository: m.Repository, digest: Diges
 
 
 def delete_tag(session: Session, *, repository: m.Repository, tag: str) -> None:
-    row = session.get(m.ImageTag, (repository.id, parse_tag(tag)))
+    row = session.get(m.ImageTag, (repository.id, tag)) if is_tag(tag) else None
     if row is None:
-        raise ManifestNotFound(f"tag {tag} is unknown to repository {repository.name}")
+        raise ManifestNotFound(f"tag {tag[:300]} is unknown to repository {repository.name}")
     session.delete(row)
 
 

@@ -127,14 +127,17 @@ class Uploads:
     def complete(
         self, session: Session, *, repository_id: int, upload_id: str, digest: Digest
     ) -> int:
-        """Check the upload hashes to `digest`, commit it as that blob, link it; return its size."""
+        """Check the upload hashes to `digest`, commit it as that blob, link it; return its size.
+
+        On DigestMismatch nothing changes here (this unit of work rolls back): the caller ends the
+        failed upload with `cancel` in a unit of work of its own.
+        """
         size = self.size(upload_id)
         hasher = (
             self.cache.take(upload_id, size) if digest.algorithm == "sha256" else None
         ) or self._rehash(upload_id, digest.algorithm)
         actual = Digest(digest.algorithm, hasher.hexdigest())
         if actual != digest:
-            self.cancel(session, repository_id=repository_id, upload_id=upload_id)
             raise DigestMismatch(f"the upload's content has digest {actual}, not {digest}")
         self.storage.open_write(upload_path(upload_id), append=True).commit()  # fsync
         try:

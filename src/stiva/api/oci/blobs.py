@@ -9,7 +9,7 @@ from typing import BinaryIO
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from stiva.api.oci.errors import API_VERSION_HEADER, error_response
+from stiva.api.oci.errors import API_VERSION_HEADER, RangeNotSatisfiable
 from stiva.api.oci.request import STREAM_BUFFER, OciRequest
 from stiva.metadata.database import Session
 from stiva.oci.digest import Digest
@@ -17,7 +17,8 @@ from stiva.services import blobs as svc
 from stiva.services.repositories import get_repository
 from stiva.storage.layout import blob_path
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
+BLOB_CACHE_CONTROL = "max-age=31536000"  # content-addressed: a digest's bytes never change
 
 
 def _stream(handle: BinaryIO, length: int) -> Iterator[bytes]:
@@ -29,6 +30,12 @@ def _stream(handle: BinaryIO, length: int) -> Iterator[bytes]:
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+def is_byte_range(header: str) -> bool:
+    """True for one `bytes=` range; anything else (multiple ranges, other units) is ignored."""
+    match = _RANGE.match(header.strip().replace(" ", ""))
+    return match is not None and (match[1] != "" or match[2] != "")
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -70,6 +77,19 @@ async def head_blob(req: OciRequest) -> Response:
     )
 
 
+def _requested_range(req: OciRequest, size: int) -> tuple[int, int] | None:
+    """The byte range a `Range` header asks for (None: the whole blob); 416 if unsatisfiable."""
+    header = req.http.headers.get("range")
+    if not header or not is_byte_range(header):
+        return None
+    wanted = parse_range(header, size)
+    if wanted is None:
+        raise RangeNotSatisfiable(
+            f"range {header[:100]} cannot be satisfied for a blob of {size} bytes", size=size
+        )
+    return wanted
+
+
 async def get_blob(req: OciRequest) -> Response:
     info = await _stat(req)
     headers = {
@@ -77,30 +97,21 @@ async def get_blob(req: OciRequest) -> Response:
         "Docker-Content-Digest": str(info.digest),
         "Accept-Ranges": "bytes",
         "ETag": f'"{info.digest}"',
+        "Cache-Control": BLOB_CACHE_CONTROL,
     }
     redirect = req.ctx.storage.redirect_url(blob_path(info.digest))
     if redirect is not None:
         return RedirectResponse(redirect, status_code=307, headers=headers)
-    start, end, status = 0, info.size - 1, 200
-    range_header = req.http.headers.get("range")
-    if range_header:
-        wanted = parse_range(range_header, info.size)
-        if wanted is None:
-            return error_response(
-                "BLOB_UNKNOWN" if info.size == 0 else "SIZE_INVALID",
-                f"range {range_header[:100]} cannot be satisfied for a blob of {info.size} bytes",
-                416,
-                headers={"Content-Range": f"bytes */{info.size}"},
-            )
-        start, end = wanted
-        status = 206
+    wanted = _requested_range(req, info.size)
+    start, end = wanted if wanted is not None else (0, info.size - 1)
+    if wanted is not None:
         headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
     handle = await run_in_threadpool(svc.open_blob, req.ctx.storage, info.digest, start)
     length = max(end - start + 1, 0)
     headers["Content-Length"] = str(length)
     return StreamingResponse(
         _stream(handle, length),
-        status_code=status,
+        status_code=200 if wanted is None else 206,
         media_type="application/octet-stream",
         headers=headers,
     )

@@ -10,8 +10,18 @@ from stiva import errors as e
 
 API_VERSION_HEADER = {"Docker-Distribution-Api-Version": "registry/2.0"}
 
+
+class RangeNotSatisfiable(e.InvalidRange):
+    """A blob read's `Range` lies outside the blob: 416 with `Content-Range: bytes */<size>`."""
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message, current_size=size)
+        self.response_headers = {"Content-Range": f"bytes */{size}"}
+
+
 # Most specific class first: the first entry the error is an instance of wins.
 _TABLE: list[tuple[type[e.StivaError], str, int]] = [
+    (RangeNotSatisfiable, "SIZE_INVALID", 416),
     (e.InvalidName, "NAME_INVALID", 400),
     (e.InvalidTag, "TAG_INVALID", 400),
     (e.InvalidDigest, "DIGEST_INVALID", 400),
@@ -42,6 +52,17 @@ def classify(error: e.StivaError) -> tuple[str, int]:
     return "UNKNOWN", 500
 
 
+def _json_response(
+    entries: list[dict[str, object]], status: int, headers: dict[str, str] | None
+) -> Response:
+    return Response(
+        json.dumps({"errors": entries}),
+        status_code=status,
+        media_type="application/json",
+        headers={**API_VERSION_HEADER, **(headers or {})},
+    )
+
+
 def error_response(
     code: str,
     message: str,
@@ -50,21 +71,26 @@ def error_response(
     detail: object = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """`{"errors": [{"code", "message", "detail"?}]}`, the OCI error body."""
     body: dict[str, object] = {"code": code, "message": message}
     if detail is not None:
         body["detail"] = detail
-    all_headers = {**API_VERSION_HEADER, **(headers or {})}
-    return Response(
-        json.dumps({"errors": [body]}),
-        status_code=status,
-        media_type="application/json",
-        headers=all_headers,
-    )
+    return _json_response([body], status, headers)
 
 
 def to_response(error: e.StivaError, *, headers: dict[str, str] | None = None) -> Response:
     code, status = classify(error)
-    detail: object = None
-    if isinstance(error, e.ManifestReferencesUnknown):
-        detail = {"missing": error.missing}
-    return error_response(code, error.message, status, detail=detail, headers=headers)
+    if isinstance(error, e.ManifestReferencesUnknown) and error.missing:
+        # One error per missing digest, each naming it in `detail`, as Distribution answers.
+        kind = "manifest" if error.children else "blob"
+        entries: list[dict[str, object]] = [
+            {
+                "code": code,
+                "message": f"the manifest references {kind} {digest}, "
+                "which this repository does not hold",
+                "detail": {"digest": digest},
+            }
+            for digest in error.missing
+        ]
+        return _json_response(entries, status, headers)
+    return error_response(code, error.message, status, headers=headers)

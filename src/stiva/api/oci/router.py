@@ -11,8 +11,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from stiva.api.oci import blobs, discovery, manifests, uploads
@@ -45,7 +46,8 @@ def _route(pattern: str, **methods: Endpoint) -> Route:
     return Route(re.compile(pattern), methods)
 
 
-_NAME = r"(?P<name>[a-z0-9][a-z0-9._/-]*)"
+# Permissive on purpose: a malformed name must reach `parse_name` and answer NAME_INVALID, not 404.
+_NAME = r"(?P<name>[^?#]+?)"
 ROUTES: tuple[Route, ...] = (
     _route(r"^/v2/?$", GET=Endpoint(discovery.base, None), HEAD=Endpoint(discovery.base, None)),
     _route(r"^/v2/_catalog$", GET=Endpoint(discovery.catalog, None)),
@@ -64,6 +66,7 @@ ROUTES: tuple[Route, ...] = (
     _route(
         rf"^/v2/{_NAME}/blobs/uploads/(?P<upload>[^/]+)$",
         GET=Endpoint(uploads.get_upload, "ecr:InitiateLayerUpload"),
+        HEAD=Endpoint(uploads.get_upload, "ecr:InitiateLayerUpload"),
         PATCH=Endpoint(uploads.patch_upload, "ecr:UploadLayerPart"),
         PUT=Endpoint(uploads.put_upload, "ecr:CompleteLayerUpload"),
         DELETE=Endpoint(uploads.delete_upload, "ecr:InitiateLayerUpload"),
@@ -83,7 +86,9 @@ METHODS = sorted({method for route in ROUTES for method in route.methods})
 
 
 def _challenge(ctx: RegistryContext, host: str | None) -> dict[str, str]:
-    realm = f"{ctx.deployment.public_url}/" if host is None else f"http://{host}/"
+    """ECR's challenge; the realm is the registry as the client addressed it."""
+    public = urlsplit(ctx.deployment.public_url)
+    realm = f"{public.scheme or 'http'}://{host or public.netloc}/"
     return {"WWW-Authenticate": f'Basic realm="{realm}",service="ecr.amazonaws.com"'}
 
 
@@ -127,6 +132,9 @@ async def dispatch(request: Request) -> Response:
         return await endpoint.handler(req)
     except StivaError as exc:
         return to_response(exc, headers=getattr(exc, "response_headers", None))
+    except ClientDisconnect:
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return error_response("BLOB_UPLOAD_INVALID", "the client closed the connection", 400)
     except StorageError:
         log.exception("storage failure on %s %s", request.method, request.url.path)
         return error_response("UNKNOWN", "the registry's storage failed; try again", 503)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from stiva.api.oci.errors import API_VERSION_HEADER
 from stiva.api.oci.request import STREAM_BUFFER, OciRequest, parse_content_range, upload_range
-from stiva.errors import InvalidDigest, InvalidRange, StivaError
+from stiva.errors import DigestMismatch, InvalidDigest, InvalidRange, StivaError
 from stiva.metadata.database import Session
 from stiva.oci.digest import Digest
 from stiva.oci.names import parse_name
@@ -108,35 +108,56 @@ async def _append(req: OciRequest, upload_id: str, *, start: int | None) -> int:
     return await run_in_threadpool(writer.close)
 
 
-async def patch_upload(req: OciRequest) -> Response:
-    upload_id = req.params["upload"]
-    await _check_upload(req, upload_id)
-    content_range = parse_content_range(req.http.headers.get("content-range"))
-    try:
-        size = await _append(req, upload_id, start=content_range[0] if content_range else None)
-    except InvalidRange as exc:
-        current = exc.current_size if exc.current_size is not None else 0
-        raise _range_error(exc, req, upload_id, current) from None
-    if content_range is not None and size != content_range[1] + 1:
-        raise _range_error(
-            InvalidRange(
-                f"Content-Range ends at {content_range[1]} but the upload now ends at {size - 1}"
-            ),
-            req,
-            upload_id,
-            size,
-        )
-    return Response(status_code=202, headers=_upload_headers(req, upload_id, size))
-
-
 class _RangeError(InvalidRange):
+    """416 carrying the upload's Location and Range, so the client can resume."""
+
     def __init__(self, message: str, headers: dict[str, str]) -> None:
         super().__init__(message)
         self.response_headers = headers
 
 
-def _range_error(exc: InvalidRange, req: OciRequest, upload_id: str, size: int) -> _RangeError:
-    return _RangeError(exc.message, _upload_headers(req, upload_id, size))
+async def _range_error(req: OciRequest, upload_id: str, message: str) -> _RangeError:
+    size = await run_in_threadpool(req.ctx.uploads.size, upload_id)
+    return _RangeError(message, _upload_headers(req, upload_id, size))
+
+
+def _chunk_range(req: OciRequest) -> tuple[int, int] | None:
+    """The chunk's `Content-Range`, checked against `Content-Length` when both are given."""
+    content_range = parse_content_range(req.http.headers.get("content-range"))
+    declared = req.http.headers.get("content-length") or ""
+    if (
+        content_range is not None
+        and declared.isdigit()
+        and int(declared) != content_range[1] - content_range[0] + 1
+    ):
+        raise InvalidRange(
+            f"Content-Range {content_range[0]}-{content_range[1]} does not span the "
+            f"{declared} bytes of Content-Length"
+        )
+    return content_range
+
+
+async def _append_chunk(req: OciRequest, upload_id: str) -> int:
+    """Append the body (a chunk, in order) to the upload; its new size. 416 when out of order."""
+    await _check_upload(req, upload_id)
+    try:
+        content_range = _chunk_range(req)
+        size = await _append(req, upload_id, start=content_range[0] if content_range else None)
+    except InvalidRange as exc:
+        raise await _range_error(req, upload_id, exc.message) from None
+    if content_range is not None and size != content_range[1] + 1:
+        raise await _range_error(
+            req,
+            upload_id,
+            f"Content-Range ends at {content_range[1]} but the upload now ends at {size - 1}",
+        )
+    return size
+
+
+async def patch_upload(req: OciRequest) -> Response:
+    upload_id = req.params["upload"]
+    size = await _append_chunk(req, upload_id)
+    return Response(status_code=202, headers=_upload_headers(req, upload_id, size))
 
 
 async def _complete(req: OciRequest, upload_id: str, digest: Digest) -> None:
@@ -146,7 +167,19 @@ async def _complete(req: OciRequest, upload_id: str, digest: Digest) -> None:
             session, repository_id=repo.id, upload_id=upload_id, digest=digest
         )
 
-    await req.write(complete)
+    try:
+        await req.write(complete)
+    except DigestMismatch:
+        await _cancel(req, upload_id)  # a rejected upload is over; its bytes go now
+        raise
+
+
+async def _cancel(req: OciRequest, upload_id: str) -> None:
+    def cancel(session: Session) -> None:
+        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        req.ctx.uploads.cancel(session, repository_id=repo.id, upload_id=upload_id)
+
+    await req.write(cancel)
 
 
 async def put_upload(req: OciRequest) -> Response:
@@ -154,13 +187,7 @@ async def put_upload(req: OciRequest) -> Response:
     if "digest" not in req.http.query_params:
         raise InvalidDigest("completing an upload needs the ?digest= query parameter")
     digest = Digest.parse(req.http.query_params["digest"])
-    await _check_upload(req, upload_id)
-    content_range = parse_content_range(req.http.headers.get("content-range"))
-    try:
-        await _append(req, upload_id, start=content_range[0] if content_range else None)
-    except InvalidRange as exc:
-        current = exc.current_size if exc.current_size is not None else 0
-        raise _range_error(exc, req, upload_id, current) from None
+    await _append_chunk(req, upload_id)
     await _complete(req, upload_id, digest)
     return _blob_created(req, digest)
 
@@ -174,10 +201,7 @@ async def get_upload(req: OciRequest) -> Response:
 
 async def delete_upload(req: OciRequest) -> Response:
     upload_id = req.params["upload"]
-
-    def cancel(session: Session) -> None:
-        repo = get_repository(session, account_id=req.account_id, name=req.name)
-        req.ctx.uploads.cancel(session, repository_id=repo.id, upload_id=upload_id)
-
-    await req.write(cancel)
-    return Response(status_code=204, headers=API_VERSION_HEADER)
+    await _cancel(req, upload_id)
+    return Response(
+        status_code=204, headers={**API_VERSION_HEADER, "Docker-Upload-UUID": upload_id}
+    )
