@@ -62,8 +62,8 @@ def authorization_token(password: str) -> str:
     return base64.b64encode(f"{USERNAME}:{password}".encode()).decode("ascii")
 
 
-def verify_password(password: str, keys: Sequence[bytes], now: datetime) -> TokenClaims:
-    """Check the MAC against any current key and the expiry; return the claims."""
+def verify_signature(password: str, keys: Sequence[bytes]) -> TokenClaims:
+    """Check the MAC against any current key; return the claims (the expiry is not checked)."""
     payload, _, mac = password.partition(".")
     if not payload or not mac:
         raise AuthenticationError("The authorization token is malformed.")
@@ -71,9 +71,14 @@ def verify_password(password: str, keys: Sequence[bytes], now: datetime) -> Toke
         raise AuthenticationError("The authorization token is invalid.")
     try:
         fields = json.loads(_unb64(payload))
-        claims = TokenClaims(**fields)
+        return TokenClaims(**fields)
     except (ValueError, TypeError, binascii.Error):
         raise AuthenticationError("The authorization token is malformed.") from None
+
+
+def verify_password(password: str, keys: Sequence[bytes], now: datetime) -> TokenClaims:
+    """Check the MAC against any current key and the expiry; return the claims."""
+    claims = verify_signature(password, keys)
     if now.timestamp() >= claims.expires_at:
         raise TokenExpired()
     return claims

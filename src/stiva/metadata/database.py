@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "Session"]
@@ -30,6 +30,19 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @property
+    def reads_inline(self) -> bool:
+        """SQLite: a short indexed read is a local WAL read that never waits for writers, cheaper
+        to run on the event loop (~30 us) than to hand to a worker thread (~0.2 ms of GIL
+        hand-offs under load). PostgreSQL reads cross the network: they stay off the loop."""
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A read-only Core connection, for hot paths that need no ORM session (~0.1 ms less)."""
+        with self.engine.connect() as connection:
+            yield connection  # closing rolls the read transaction back
 
     @contextmanager
     def write(self) -> Iterator[Session]:

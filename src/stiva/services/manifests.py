@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from stiva.errors import (
@@ -60,28 +60,43 @@ _SELECT_STORED = select(
 )
 
 
-def resolve(session: Session, *, account_id: str, name: str, reference: str) -> StoredManifest:
-    """The manifest `reference` (tag or digest) names in a repository: the pull hot path."""
-    query = _SELECT_STORED.join(m.Repository, m.Repository.id == m.Manifest.repository_id).where(
-        m.Repository.account_id == account_id, m.Repository.name == name
+_IN_REPOSITORY = (m.Repository.account_id == bindparam("account_id")) & (
+    m.Repository.name == bindparam("name")
+)
+_RESOLVE_TAG = (
+    _SELECT_STORED.join(m.Repository, m.Repository.id == m.Manifest.repository_id)
+    .join(m.ImageTag, m.ImageTag.manifest_id == m.Manifest.id)
+    .where(
+        _IN_REPOSITORY,
+        m.ImageTag.repository_id == m.Repository.id,
+        m.ImageTag.name == bindparam("reference"),
     )
+)
+_RESOLVE_DIGEST = _SELECT_STORED.join(
+    m.Repository, m.Repository.id == m.Manifest.repository_id
+).where(_IN_REPOSITORY, m.Manifest.digest == bindparam("reference"))
+_REPOSITORY_ID = select(m.Repository.id).where(_IN_REPOSITORY)
+
+
+def resolve(
+    session: Session | Connection, *, account_id: str, name: str, reference: str
+) -> StoredManifest:
+    """The manifest `reference` (tag or digest) names in a repository: the pull hot path.
+
+    Its statements are built once, with bound parameters: building and cache-keying them on
+    each call cost more than running them.
+    """
+    params = {"account_id": account_id, "name": name, "reference": reference}
     if is_digest_reference(reference):
-        query = query.where(m.Manifest.digest == str(Digest.parse(reference)))
+        params["reference"] = str(Digest.parse(reference))
+        row = session.execute(_RESOLVE_DIGEST, params).first()
     elif not is_tag(reference):
         raise _unknown_reference(reference, name)  # no such tag can exist: 404, as for any other
     else:
-        query = query.join(m.ImageTag, m.ImageTag.manifest_id == m.Manifest.id).where(
-            m.ImageTag.repository_id == m.Repository.id, m.ImageTag.name == reference
-        )
-    row = session.execute(query).first()
+        row = session.execute(_RESOLVE_TAG, params).first()
     if row is not None:
         return StoredManifest(*row)
-    exists = session.scalar(
-        select(m.Repository.id).where(
-            m.Repository.account_id == account_id, m.Repository.name == name
-        )
-    )
-    if exists is None:
+    if session.execute(_REPOSITORY_ID, params).first() is None:
         raise RepositoryNotFound(name, account_id)
     raise _unknown_reference(reference, name)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from stiva.errors import AuthenticationError
+from stiva.errors import AuthenticationError, TokenExpired
 from stiva.iam import token
 from stiva.services.deployment import Deployment
 from stiva.services.identity import Principal
@@ -38,17 +39,30 @@ def get_authorization_token(
     )
 
 
-def authenticate_basic(header: str | None, *, keys: Sequence[bytes], now: datetime) -> Principal:
-    """The principal a `/v2/` request's Basic credentials (user AWS + token) name."""
-    if not header:
-        raise AuthenticationError("Authentication required: log in with user AWS and a token.")
+@functools.lru_cache(maxsize=4096)
+def _verified(header: str, keys: tuple[bytes, ...]) -> tuple[Principal, int]:
+    """The principal a valid Basic header names and its expiry; failures are not cached."""
     user, password = token.parse_basic(header)
     if user != token.USERNAME:
         raise AuthenticationError(f"The user name must be {token.USERNAME}, not '{user[:64]}'.")
-    claims = token.verify_password(password, keys, now)
-    return Principal(
+    claims = token.verify_signature(password, keys)
+    principal = Principal(
         arn=claims.principal_arn,
         account_id=claims.account_id,
         user_id=claims.user_id,
         access_key_id=claims.access_key_id,
     )
+    return principal, claims.expires_at
+
+
+def authenticate_basic(header: str | None, *, keys: Sequence[bytes], now: datetime) -> Principal:
+    """The principal a `/v2/` request's Basic credentials (user AWS + token) name.
+
+    Tokens are stateless (HMAC), so a verified header is cached; the expiry is checked each time.
+    """
+    if not header:
+        raise AuthenticationError("Authentication required: log in with user AWS and a token.")
+    principal, expires_at = _verified(header, tuple(keys))
+    if now.timestamp() >= expires_at:
+        raise TokenExpired()
+    return principal

@@ -26,7 +26,7 @@ def _accepts(accept: str, media_type: str) -> bool:
 
 async def get_manifest(req: OciRequest) -> Response:
     reference = req.params["reference"]
-    stored = await req.read(
+    stored = await req.query(
         lambda s: svc.resolve(s, account_id=req.account_id, name=req.name, reference=reference)
     )
     is_tag = not svc.is_digest_reference(reference)

@@ -45,6 +45,21 @@ class OciRequest:
 
         return await run_in_threadpool(call)
 
+    async def query(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(connection, *args)` on a read-only Core connection (no ORM session).
+
+        For short indexed reads on hot paths. Off the event loop, except on SQLite (see
+        `Database.reads_inline`).
+        """
+
+        def call() -> T:
+            with self.ctx.db.connect() as connection:
+                return fn(connection, *args)
+
+        if self.ctx.db.reads_inline:
+            return call()
+        return await run_in_threadpool(call)
+
     async def write(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(session, *args)` in a committing unit of work, off the event loop."""
 
