@@ -106,7 +106,7 @@ def build_context(settings: Settings) -> RegistryContext:
         region=settings.region,
         default_account_id=default,
         public_url=settings.public_url,
-        domain=settings.registry.domain,
+        domain=settings.registry_domain,
     )
     return RegistryContext(
         db=db,

@@ -1,7 +1,7 @@
 """One typed configuration tree, loaded once: defaults < TOML file < `STIVA_*` environment < flags.
 
 Unknown keys in the file are an error. Environment twins: `STIVA_<KEY>` for top-level keys
-(`STIVA_DATA_DIR`, `STIVA_LISTEN`, `STIVA_REGION`, `STIVA_ACCOUNT_ID`) and
+(`STIVA_DATA_DIR`, `STIVA_LISTEN`, `STIVA_REGION`, `STIVA_ACCOUNT_ID`, `STIVA_REGISTRY_DOMAIN`) and
 `STIVA_<SECTION>_<KEY>` for keys of a section (`STIVA_DATABASE_URL`, `STIVA_SERVER_WORKERS`).
 Secrets are never printed: `Settings.redacted()` is what logs and `check-config` show.
 """
@@ -43,10 +43,6 @@ class RegistryConfig(_Section):
         description="URL clients use to reach this registry (proxyEndpoint, repositoryUri); "
         "default: http://<listen>",
     )
-    domain: str = Field(
-        default="localhost",
-        description="Hosts <account>.dkr.ecr.<region>.<domain> select that account's registry",
-    )
     pull_time_flush_seconds: float = Field(default=10.0, gt=0)
 
 
@@ -65,6 +61,11 @@ class Settings(_Section):
     listen: str = "127.0.0.1:5000"
     region: str = "us-east-1"
     account_id: str | None = None
+    registry_domain: str | None = Field(
+        default=None,
+        description="When set, repositoryUri and proxyEndpoint take ECR's shape "
+        "<account>.dkr.ecr.<region>.<registry_domain>",
+    )
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     registry: RegistryConfig = RegistryConfig()
@@ -84,6 +85,13 @@ class Settings(_Section):
         if value is not None and not re.fullmatch(r"\d{12}", value):
             raise ValueError(f"'{value}' is not a 12-digit account id")
         return value
+
+    @field_validator("registry_domain")
+    @classmethod
+    def _check_domain(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value.lower()):
+            raise ValueError(f"'{value}' is not a DNS domain")
+        return value.lower() if value else None
 
     @field_validator("listen")
     @classmethod

@@ -85,7 +85,7 @@ def test_redacted_hides_database_password() -> None:
 
 def test_check_config_command(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
-    good.write_text('region = "eu-central-1"\n[registry]\ndomain = "registry.example.com"\n')
+    good.write_text('region = "eu-central-1"\nregistry_domain = "registry.example.com"\n')
     result = CliRunner().invoke(main, ["check-config", str(good)])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
@@ -114,3 +114,12 @@ def test_serve_rejects_bad_flags_before_starting(tmp_path: Path) -> None:
 )
 def test_public_url_never_names_a_wildcard_address(listen: str, url: str) -> None:
     assert load_settings(overrides={"listen": listen}).public_url == url
+
+
+def test_registry_domain_from_env_and_validated() -> None:
+    assert (
+        load_settings(env={"STIVA_REGISTRY_DOMAIN": "Reg.Example.com"}).registry_domain
+        == "reg.example.com"
+    )
+    with pytest.raises(ConfigError, match="registry_domain"):
+        load_settings(overrides={"registry_domain": "not a domain"})

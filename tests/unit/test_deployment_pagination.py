@@ -12,27 +12,50 @@ DEPLOYMENT = Deployment(
     region="eu-west-1",
     default_account_id="111111111111",
     public_url="http://127.0.0.1:5000",
+    domain=None,
+)
+WITH_DOMAIN = Deployment(
+    region="eu-west-1",
+    default_account_id="111111111111",
+    public_url="http://127.0.0.1:5000",
     domain="localhost",
 )
 
 
-def test_default_account_uses_the_public_host() -> None:
-    assert DEPLOYMENT.registry_host("111111111111") == "127.0.0.1:5000"
-    assert DEPLOYMENT.proxy_endpoint("111111111111") == "http://127.0.0.1:5000"
+def test_without_a_registry_domain_every_account_uses_the_public_host() -> None:
+    for account in ("111111111111", "222222222222"):
+        assert DEPLOYMENT.registry_host(account) == "127.0.0.1:5000"
+        assert DEPLOYMENT.proxy_endpoint(account) == "http://127.0.0.1:5000"
     assert DEPLOYMENT.repository_uri("111111111111", "a/b") == "127.0.0.1:5000/a/b"
 
 
-def test_other_accounts_use_ecr_shaped_hosts() -> None:
+def test_with_a_registry_domain_hosts_take_ecrs_shape() -> None:
     assert (
-        DEPLOYMENT.registry_host("222222222222") == "222222222222.dkr.ecr.eu-west-1.localhost:5000"
+        WITH_DOMAIN.registry_host("111111111111") == "111111111111.dkr.ecr.eu-west-1.localhost:5000"
     )
     assert (
-        DEPLOYMENT.account_for_host("222222222222.dkr.ecr.eu-west-1.localhost:5000")
-        == "222222222222"
+        WITH_DOMAIN.proxy_endpoint("222222222222")
+        == "http://222222222222.dkr.ecr.eu-west-1.localhost:5000"
     )
-    assert (
-        DEPLOYMENT.account_for_host("222222222222.DKR.ECR.eu-west-1.example.com") == "222222222222"
+    https = Deployment(
+        region="us-east-1",
+        default_account_id="1" * 12,
+        public_url="https://r.example.com",
+        domain="r.example.com",
     )
+    assert https.repository_uri("3" * 12, "x") == "333333333333.dkr.ecr.us-east-1.r.example.com/x"
+
+
+def test_ecr_shaped_hosts_select_their_account() -> None:
+    for deployment in (DEPLOYMENT, WITH_DOMAIN):
+        assert (
+            deployment.account_for_host("222222222222.dkr.ecr.eu-west-1.localhost:5000")
+            == "222222222222"
+        )
+        assert (
+            deployment.account_for_host("222222222222.DKR.ECR.eu-west-1.example.com")
+            == "222222222222"
+        )
 
 
 @pytest.mark.parametrize(

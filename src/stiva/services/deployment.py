@@ -10,13 +10,17 @@ from urllib.parse import urlsplit
 class Deployment:
     region: str
     default_account_id: str
-    public_url: str  # e.g. http://127.0.0.1:5000, for the default account
-    domain: str  # hosts <account>.dkr.ecr.<region>.<domain> select that account
+    public_url: str  # e.g. http://127.0.0.1:5000: the deployment's public registry host
+    domain: str | None  # when set, registries are named <account>.dkr.ecr.<region>.<domain>
 
     def registry_host(self, account_id: str) -> str:
-        """The host:port clients use for `account_id`'s registry."""
+        """The host[:port] clients use for `account_id`'s registry.
+
+        Without a registry domain every account is served on the public host (a plain host
+        addresses the default account; others are reached with an ECR-shaped Host header).
+        """
         parts = urlsplit(self.public_url)
-        if account_id == self.default_account_id:
+        if self.domain is None:
             return parts.netloc
         port = f":{parts.port}" if parts.port else ""
         return f"{account_id}.dkr.ecr.{self.region}.{self.domain}{port}"
