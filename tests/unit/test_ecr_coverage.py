@@ -6,7 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from stiva.api.ecr.operations import OPERATIONS
+from stiva.api.ecr.model import EcrModel
+from stiva.api.ecr.operations import NOT_YET, OPERATIONS
 from stiva.cli import main
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ecr-coverage.md"
@@ -22,3 +23,10 @@ def test_every_served_operation_is_in_the_model() -> None:
     text = DOC.read_text()
     for name in OPERATIONS:
         assert f"| {name} | served |" in text
+
+
+def test_every_model_operation_is_in_a_table() -> None:
+    model = set(EcrModel.load().operation_names())
+    assert model - OPERATIONS.keys() - NOT_YET.keys() == set()
+    assert OPERATIONS.keys() & NOT_YET.keys() == set()
+    assert (OPERATIONS.keys() | NOT_YET.keys()) - model == set()

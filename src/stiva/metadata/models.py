@@ -10,6 +10,8 @@ Portable by construction: one naming convention for constraints, UTC timestamps 
                                │             └─ manifest_children  (an index's child manifests)
                                ├─ tags ── manifests
                                └─ uploads                  (blob uploads in progress)
+    accounts ─┬─ account_settings, registry_policies, pull_time_exclusions
+              └─ repository_creation_templates
     deployment_secrets                                      (keys every node shares)
 """
 
@@ -117,6 +119,9 @@ class Repository(Base):
     scan_on_push: Mapped[bool] = mapped_column(Boolean, default=False)
     encryption_type: Mapped[str] = mapped_column(String(16), default="AES256")
     kms_key: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # JSON array of the WILDCARD filters of the *_WITH_EXCLUSION mutability values
+    tag_mutability_exclusions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    policy_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # repository policy
 
 
 class RepositoryTag(Base):
@@ -165,6 +170,9 @@ class Manifest(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)  # the exact bytes pushed
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    image_status: Mapped[str] = mapped_column(String(16), default="ACTIVE")  # ARCHIVED, ACTIVATING
+    last_archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ManifestBlob(Base):
@@ -203,3 +211,59 @@ class Upload(Base):
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # ECR's layer-part API (UploadLayerPart): parts must be >= 5 MiB except the last one
+    part_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_part_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    undersized_part: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AccountSetting(Base):
+    """ECR account settings (GetAccountSetting/PutAccountSetting); absent rows take defaults."""
+
+    __tablename__ = "account_settings"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistryPolicy(Base):
+    __tablename__ = "registry_policies"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RepositoryCreationTemplate(Base):
+    __tablename__ = "repository_creation_templates"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    prefix: Mapped[str] = mapped_column(String(256), primary_key=True)  # "ROOT" or a name prefix
+    description: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    applied_for: Mapped[str] = mapped_column(Text)  # JSON array of RCTAppliedFor values
+    encryption_type: Mapped[str] = mapped_column(String(16), default="AES256")
+    kms_key: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    resource_tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [{Key, Value}]
+    image_tag_mutability: Mapped[str] = mapped_column(String(32), default="MUTABLE")
+    tag_mutability_exclusions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    repository_policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lifecycle_policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    custom_role_arn: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PullTimeExclusion(Base):
+    """Principals whose pulls do not update lastRecordedPullTime."""
+
+    __tablename__ = "pull_time_exclusions"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    principal_arn: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

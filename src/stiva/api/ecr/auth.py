@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stiva.api.ecr.call import EcrCall
+from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services.tokens import get_authorization_token as issue
 
@@ -25,3 +25,8 @@ def get_authorization_token(session: Session, call: EcrCall) -> dict[str, Any]:
             for registry in registries
         ]
     }
+
+
+OPERATIONS: dict[str, Operation] = {
+    "GetAuthorizationToken": Operation(get_authorization_token, "*"),
+}

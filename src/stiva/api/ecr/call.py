@@ -1,10 +1,12 @@
-"""What every ECR operation handler receives."""
+"""What every ECR operation handler receives, and how an operation is described in the tables."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from stiva.metadata.database import Session
 from stiva.services.context import RegistryContext
 from stiva.services.identity import Principal
 
@@ -22,3 +24,31 @@ class EcrCall:
 
     def repository_arn(self, name: str | None = None) -> str:
         return self.ctx.deployment.repository_arn(self.account_id, name or self.repository_name)
+
+
+Handler = Callable[[Session, EcrCall], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An ECR operation Stiva serves.
+
+    `resource` says what `ecr:<Operation>` is authorized on: the repository the call names
+    (`repositoryName`), the repositories it lists (`repositoryNames`, else all), the repository a
+    resource ARN names (`resourceArn`, for tagging), or the registry as a whole (`*`).
+    `writes` runs the handler in a committing unit of work.
+    """
+
+    handler: Handler
+    resource: Literal["repository", "repositories", "resource-arn", "*"]
+    writes: bool = False
+
+    def resources(self, call: EcrCall) -> list[str]:
+        if self.resource == "repository":
+            return [call.repository_arn()]
+        if self.resource == "repositories":
+            names = call.params.get("repositoryNames") or ["*"]
+            return [call.repository_arn(name) for name in names]
+        if self.resource == "resource-arn":
+            return [str(call.params["resourceArn"])]
+        return ["*"]

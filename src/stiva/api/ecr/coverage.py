@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stiva.api.ecr.model import EcrModel
-from stiva.api.ecr.operations import OPERATIONS
+from stiva.api.ecr.operations import NOT_YET, OPERATIONS
 
 
 def coverage_markdown(model: EcrModel) -> str:
@@ -21,15 +21,16 @@ def coverage_markdown(model: EcrModel) -> str:
         "| Operation | Status | Authorized on |",
         "|---|---|---|",
     ]
+    resource = {
+        "*": "`*`",
+        "repository": "the repository",
+        "repositories": "each repository",
+        "resource-arn": "the resource ARN",
+    }
     for name in names:
         operation = OPERATIONS.get(name)
         if operation is None:
-            lines.append(f"| {name} | not yet | |")
+            lines.append(f"| {name} | not yet: {NOT_YET.get(name, 'unplanned')} | |")
         else:
-            resource = {
-                "*": "`*`",
-                "repository": "the repository",
-                "repositories": "each repository",
-            }
             lines.append(f"| {name} | served | {resource[operation.resource]} |")
     return "\n".join(lines) + "\n"

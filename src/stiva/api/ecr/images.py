@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stiva.api.ecr import shapes
-from stiva.api.ecr.call import EcrCall
+from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services import images as svc
 from stiva.services.repositories import get_repository
@@ -89,3 +89,10 @@ def batch_get_image(session: Session, call: EcrCall) -> dict[str, Any]:
             for f in failures
         ],
     }
+
+
+OPERATIONS: dict[str, Operation] = {
+    "ListImages": Operation(list_images, "repository"),
+    "DescribeImages": Operation(describe_images, "repository"),
+    "BatchGetImage": Operation(batch_get_image, "repository"),
+}

@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stiva.api.ecr.call import EcrCall
+from stiva.api.ecr.call import EcrCall, Operation
 from stiva.api.ecr.errors import classify
 from stiva.api.ecr.model import EcrModel, RequestValidationError
-from stiva.api.ecr.operations import OPERATIONS, Operation
+from stiva.api.ecr.operations import NOT_YET, OPERATIONS
 from stiva.errors import StivaError
 from stiva.iam import sigv4
 from stiva.services.authorization import authorize
@@ -113,9 +113,10 @@ def _operation(target: str | None, model: EcrModel) -> tuple[str, Operation]:
     if operation is not None:
         return name, operation
     if model.has_operation(name):
+        why = NOT_YET.get(name, "it is not implemented yet")
         raise AwsError(
             "UnsupportedOperationException",
-            f"The ECR operation {name} is not supported by Stiva yet.",
+            f"The ECR operation {name} is not supported by Stiva yet: {why}.",
         )
     raise AwsError("UnknownOperationException", f"Unknown operation: {name}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stiva.api.ecr import shapes
-from stiva.api.ecr.call import EcrCall
+from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services import repositories as svc
 
@@ -51,3 +51,10 @@ def delete_repository(session: Session, call: EcrCall) -> dict[str, Any]:
         force=bool(call.params.get("force", False)),
     )
     return {"repository": shapes.repository(repo, call.ctx.deployment)}
+
+
+OPERATIONS: dict[str, Operation] = {
+    "CreateRepository": Operation(create_repository, "repository", writes=True),
+    "DescribeRepositories": Operation(describe_repositories, "repositories"),
+    "DeleteRepository": Operation(delete_repository, "repository", writes=True),
+}

@@ -1,0 +1,7 @@
+"""TagResource, UntagResource, ListTagsForResource."""
+
+from __future__ import annotations
+
+from stiva.api.ecr.call import Operation
+
+OPERATIONS: dict[str, Operation] = {}

@@ -1,0 +1,7 @@
+"""Repository creation templates: Create/Describe/Update/DeleteRepositoryCreationTemplate."""
+
+from __future__ import annotations
+
+from stiva.api.ecr.call import Operation
+
+OPERATIONS: dict[str, Operation] = {}
