@@ -16,12 +16,12 @@ from stiva.errors import (
     ManifestNotFound,
     ManifestReferencesUnknown,
     RepositoryNotFound,
-    TagImmutable,
 )
 from stiva.metadata import models as m
 from stiva.oci.digest import Digest
 from stiva.oci.manifest import Descriptor, Manifest, parse_manifest
 from stiva.oci.names import is_tag, parse_tag
+from stiva.services.mutability import check_tag_move
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +215,7 @@ def _move_tag(session: Session, repository: m.Repository, tag: str, manifest_id:
         return
     if current.manifest_id == manifest_id:
         return
-    if repository.image_tag_mutability == "IMMUTABLE":
-        raise TagImmutable(
-            f"The image tag '{tag}' already exists in the '{repository.name}' repository and "
-            "cannot be overwritten because the repository is immutable."
-        )
+    check_tag_move(repository, tag)
     current.manifest_id = manifest_id
     current.updated_at = m.utcnow()
 

@@ -19,7 +19,9 @@ class PullRecorder:
         self._pending: dict[int, datetime] = {}
         self._lock = threading.Lock()
 
-    def record(self, manifest_id: int, when: datetime) -> None:
+    def record(self, manifest_id: int, when: datetime, principal_arn: str) -> None:
+        """Note a pull of `manifest_id` by `principal_arn` at `when`."""
+        del principal_arn  # pull-time update exclusions will consult it
         with self._lock:
             previous = self._pending.get(manifest_id)
             if previous is None or previous < when:

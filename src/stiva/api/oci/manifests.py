@@ -43,7 +43,7 @@ async def get_manifest(req: OciRequest) -> Response:
     }
     if req.http.method == "HEAD":
         return Response(status_code=200, media_type=stored.media_type, headers=headers)
-    req.ctx.pulls.record(stored.id, req.ctx.now())
+    req.ctx.pulls.record(stored.id, req.ctx.now(), req.principal.arn)
     return Response(stored.content, media_type=stored.media_type, headers=headers)
 
 
