@@ -31,7 +31,13 @@ Messages follow ECR's texts where ECR has one, because clients print them verbat
     │   └── TokenExpired
     ├── AccessDenied                   authenticated, but not allowed
     ├── Unsupported                    a feature Stiva does not (yet) have; never a fake success
-    └── ConfigError                    invalid configuration (start-up and `stiva check-config`)
+    ├── ConfigError                    invalid configuration (start-up and `stiva check-config`)
+    └── (ECR control-plane errors, each one ECR exception)
+        InvalidTagParameter, TooManyTags, LimitExceeded, RepositoryPolicyNotFound,
+        RegistryPolicyNotFound, TemplateNotFound, TemplateAlreadyExists, LayerAlreadyExists,
+        LayerPartTooSmall, InvalidLayerPart, InvalidLayer, EmptyUpload, LayerInaccessible,
+        ImageArchived, ImageStorageClassUpdateNotSupported, ExclusionAlreadyExists,
+        ExclusionNotFound, KmsError
 """
 
 from __future__ import annotations
@@ -182,3 +188,98 @@ class Unsupported(StivaError):
 
 class ConfigError(StivaError):
     pass
+
+
+# --- ECR control-plane errors: one class per ECR exception (mapped in api/ecr/errors.py) -------
+
+
+class InvalidTagParameter(InvalidRequest):
+    """A resource tag key or value breaks ECR's rules."""
+
+
+class TooManyTags(InvalidRequest):
+    """More than 50 resource tags on a repository."""
+
+
+class LimitExceeded(StivaError):
+    """A quota (templates, exclusions, parts, ...) would be exceeded."""
+
+
+class RepositoryPolicyNotFound(NotFound):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            f"Repository policy does not exist for the repository with name '{name}' "
+            f"in the registry with id '{registry_id}'"
+        )
+
+
+class RegistryPolicyNotFound(NotFound):
+    def __init__(self, registry_id: str) -> None:
+        super().__init__(f"Registry policy does not exist in the registry with id '{registry_id}'")
+
+
+class TemplateNotFound(NotFound):
+    pass
+
+
+class TemplateAlreadyExists(Conflict):
+    pass
+
+
+class LayerAlreadyExists(Conflict):
+    pass
+
+
+class LayerPartTooSmall(InvalidRequest):
+    pass
+
+
+class InvalidLayerPart(InvalidRequest):
+    """A part does not continue the upload; carries what ECR's InvalidLayerPartException does."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registry_id: str,
+        repository_name: str,
+        upload_id: str,
+        last_valid_byte_received: int,
+    ) -> None:
+        super().__init__(message)
+        self.registry_id = registry_id
+        self.repository_name = repository_name
+        self.upload_id = upload_id
+        self.last_valid_byte_received = last_valid_byte_received
+
+
+class InvalidLayer(InvalidRequest):
+    """The uploaded layer's content does not match the digest given."""
+
+
+class EmptyUpload(InvalidRequest):
+    pass
+
+
+class LayerInaccessible(NotFound):
+    """The layer exists but no image in the repository references it."""
+
+
+class ImageArchived(Conflict):
+    pass
+
+
+class ImageStorageClassUpdateNotSupported(InvalidRequest):
+    pass
+
+
+class ExclusionAlreadyExists(Conflict):
+    pass
+
+
+class ExclusionNotFound(NotFound):
+    pass
+
+
+class KmsError(StivaError):
+    """A KMS key is needed and no key provider is configured (ECR's KmsException)."""

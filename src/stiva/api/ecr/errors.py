@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from stiva import errors as e
 
 # Most specific class first: the first entry the error is an instance of wins.
 _TABLE: list[tuple[type[e.StivaError], str]] = [
+    (e.InvalidTagParameter, "InvalidTagParameterException"),
+    (e.TooManyTags, "TooManyTagsException"),
+    (e.LimitExceeded, "LimitExceededException"),
+    (e.RepositoryPolicyNotFound, "RepositoryPolicyNotFoundException"),
+    (e.RegistryPolicyNotFound, "RegistryPolicyNotFoundException"),
+    (e.TemplateNotFound, "TemplateNotFoundException"),
+    (e.TemplateAlreadyExists, "TemplateAlreadyExistsException"),
+    (e.LayerAlreadyExists, "LayerAlreadyExistsException"),
+    (e.LayerPartTooSmall, "LayerPartTooSmallException"),
+    (e.InvalidLayerPart, "InvalidLayerPartException"),
+    (e.InvalidLayer, "InvalidLayerException"),
+    (e.EmptyUpload, "EmptyUploadException"),
+    (e.LayerInaccessible, "LayerInaccessibleException"),
+    (e.ImageArchived, "ImageArchivedException"),
+    (e.ImageStorageClassUpdateNotSupported, "ImageStorageClassUpdateNotSupportedException"),
+    (e.ExclusionAlreadyExists, "ExclusionAlreadyExistsException"),
+    (e.ExclusionNotFound, "ExclusionNotFoundException"),
+    (e.KmsError, "KmsException"),
     (e.RepositoryNotFound, "RepositoryNotFoundException"),
     (e.RepositoryAlreadyExists, "RepositoryAlreadyExistsException"),
     (e.RepositoryNotEmpty, "RepositoryNotEmptyException"),
@@ -32,3 +52,17 @@ def classify(error: e.StivaError) -> tuple[str, int]:
         if isinstance(error, kind):
             return code, 400
     return "ServerException", 500
+
+
+def extra_members(error: e.StivaError) -> dict[str, Any]:
+    """Members an exception shape has besides `message` (ECR's InvalidLayerPartException, ...)."""
+    if isinstance(error, e.InvalidLayerPart):
+        return {
+            "registryId": error.registry_id,
+            "repositoryName": error.repository_name,
+            "uploadId": error.upload_id,
+            "lastValidByteReceived": error.last_valid_byte_received,
+        }
+    if isinstance(error, e.KmsError):
+        return {"kmsError": "NoKeyProvider"}
+    return {}

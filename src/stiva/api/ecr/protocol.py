@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stiva.api.ecr.call import EcrCall, Operation
-from stiva.api.ecr.errors import classify
+from stiva.api.ecr.errors import classify, extra_members
 from stiva.api.ecr.model import EcrModel, RequestValidationError
 from stiva.api.ecr.operations import NOT_YET, OPERATIONS
 from stiva.errors import StivaError
@@ -156,7 +156,8 @@ async def handle(request: Request) -> Response:
         return error(exc.code, exc.message, exc.status, request_id)
     except StivaError as exc:
         code, status = classify(exc)
-        return error(code, exc.message, status, request_id)
+        body = {"__type": code, "message": exc.message, **extra_members(exc)}
+        return _response(status, body, request_id)
     except StorageError:
         log.exception("storage failure in ECR request %s", request_id)
         return error(

@@ -42,6 +42,8 @@ _TABLE: list[tuple[type[e.StivaError], str, int]] = [
     (e.AuthenticationError, "UNAUTHORIZED", 401),
     (e.AccessDenied, "DENIED", 403),
     (e.Unsupported, "UNSUPPORTED", 405),
+    (e.LimitExceeded, "DENIED", 403),
+    (e.KmsError, "UNSUPPORTED", 405),
 ]
 
 
