@@ -156,8 +156,8 @@ async def handle(request: Request) -> Response:
         return error(exc.code, exc.message, exc.status, request_id)
     except StivaError as exc:
         code, status = classify(exc)
-        body = {"__type": code, "message": exc.message, **extra_members(exc)}
-        return _response(status, body, request_id)
+        shape = {"__type": code, "message": exc.message, **extra_members(exc)}
+        return _response(status, shape, request_id)
     except StorageError:
         log.exception("storage failure in ECR request %s", request_id)
         return error(
