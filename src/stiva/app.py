@@ -27,7 +27,7 @@ from stiva.config import Settings
 from stiva.errors import ConfigError
 from stiva.metadata.database import Database
 from stiva.metadata.migrate import upgrade
-from stiva.services import identity
+from stiva.services import downloads, identity
 from stiva.services.context import Keys, RegistryContext
 from stiva.services.deployment import Deployment
 from stiva.services.uploads import Uploads
@@ -75,6 +75,7 @@ def prepare(settings: Settings) -> Prepared:
             result = identity.bootstrap(session, account_id=settings.account_id)
             identity.ensure_key(session, identity.TOKEN_KEY)
             identity.ensure_key(session, identity.PAGINATION_KEY)
+            identity.ensure_key(session, downloads.DOWNLOAD_KEY)
             default = identity.default_account(session)
     finally:
         db.dispose()
@@ -98,6 +99,7 @@ def build_context(settings: Settings) -> RegistryContext:
         keys = Keys(
             token=identity.ensure_key(session, identity.TOKEN_KEY),
             pagination=identity.ensure_key(session, identity.PAGINATION_KEY),
+            download=identity.ensure_key(session, downloads.DOWNLOAD_KEY),
         )
         default = identity.default_account(session)
     if default is None:

@@ -32,7 +32,7 @@ def test_create_refusals(registry: InProcessRegistry) -> None:
     kms = registry.ecr(
         "CreateRepository", repositoryName="kms", encryptionConfiguration={"encryptionType": "KMS"}
     )
-    assert kms.json()["__type"] == "InvalidParameterException"
+    assert kms.json()["__type"] == "KmsException"
     assert "KMS" in kms.json()["message"]
 
 

@@ -304,7 +304,13 @@ def test_upload_sessions_belong_to_their_repository(
 # --- blobs are visible through repository links only, and mounts create links ------------------
 
 
+def enable_blob_mounting(registry: InProcessRegistry) -> None:
+    """Blob mounting is opt-in, as in ECR (account setting BLOB_MOUNTING, default DISABLED)."""
+    registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="ENABLED")
+
+
 def test_blob_is_visible_only_where_linked_and_mount_links_it(registry: InProcessRegistry) -> None:
+    enable_blob_mounting(registry)
     registry.create_repository("team/source")
     registry.create_repository("team/target")
     source, target = Client(registry, "team/source"), Client(registry, "team/target")
@@ -339,6 +345,7 @@ def test_blob_is_visible_only_where_linked_and_mount_links_it(registry: InProces
 def test_refused_mount_falls_back_to_an_upload_session(
     registry: InProcessRegistry, params: dict[str, str]
 ) -> None:
+    enable_blob_mounting(registry)  # so each refusal is for the reason its case names
     for name in ("team/source", "team/target", "team/empty"):
         registry.create_repository(name)
     source, target = Client(registry, "team/source"), Client(registry, "team/target")
@@ -352,6 +359,24 @@ def test_refused_mount_falls_back_to_an_upload_session(
     assert location.startswith("/v2/team/target/blobs/uploads/")
     assert target("HEAD", f"/v2/<name>/blobs/{digest}").status_code == 404
     assert target("PUT", location, params={"digest": digest}, content=data).status_code == 201
+
+
+def test_mounting_is_off_until_the_account_enables_it(registry: InProcessRegistry) -> None:
+    registry.create_repository("team/source")
+    registry.create_repository("team/target")
+    source, target = Client(registry, "team/source"), Client(registry, "team/target")
+    data = blob(64, "opt-in")
+    digest = digest_of(data)
+    assert post_only(source, data, digest).status_code == 201
+    params = {"mount": digest, "from": "team/source"}
+    refused = target("POST", "/v2/<name>/blobs/uploads/", params=params)
+    assert refused.status_code == 202  # an upload session: the spec's answer to a refused mount
+    assert target("HEAD", f"/v2/<name>/blobs/{digest}").status_code == 404
+    enable_blob_mounting(registry)
+    assert target("POST", "/v2/<name>/blobs/uploads/", params=params).status_code == 201
+    registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="DISABLED")
+    assert target("POST", "/v2/<name>/blobs/uploads/", params=params).status_code == 202
+    assert target("HEAD", f"/v2/<name>/blobs/{digest}").status_code == 200  # the mount stays
 
 
 def test_mount_into_a_missing_repository_is_name_unknown(registry: InProcessRegistry) -> None:

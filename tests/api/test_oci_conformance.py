@@ -605,6 +605,7 @@ def test_push_cross_repository_mount(registry: InProcessRegistry) -> None:
     s = open_session(registry)
     s.push_blob(DATA.blob_a)
     registry.create_repository("conformance/crossmount")
+    registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="ENABLED")  # opt-in, as in ECR
     run_cross_mount(s, "conformance/crossmount")
 
 
@@ -627,6 +628,7 @@ def test_whole_suite_on_one_repository(registry: InProcessRegistry) -> None:
     """The four workflows in the suite's order, sharing one repository (and its blobs)."""
     s = open_session(registry)
     registry.create_repository("conformance/crossmount")
+    registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="ENABLED")  # opt-in, as in ECR
     run_pull(s)
     run_push_streamed_and_monolithic(s)
     run_push_chunked(s)

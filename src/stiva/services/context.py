@@ -18,6 +18,7 @@ class Keys:
 
     token: bytes
     pagination: bytes
+    download: bytes  # signs layer download URLs (services/downloads.py)
 
 
 @dataclass(slots=True)

@@ -1,24 +1,41 @@
-"""Images as ECR's control plane sees them: ListImages, DescribeImages, BatchGetImage.
+"""Images as ECR's control plane sees them: list, describe, get, put, delete, archive, referrers.
 
 An image is a manifest in a repository (an index's children are images of their own, usually
-untagged); its tags are the image tags pointing at it.
+untagged); its tags are the image tags pointing at it. Its status is ACTIVE, or ARCHIVED after
+UpdateImageStorageClass(ARCHIVE): listed only when asked for, never pulled, restorable.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import ColumnElement, exists, func, select, true
 from sqlalchemy.orm import Session
 
-from stiva.errors import InvalidDigest, InvalidParameter, InvalidTag, ManifestNotFound
+from stiva.errors import (
+    DigestMismatch,
+    ImageAlreadyExists,
+    ImageStorageClassUpdateNotSupported,
+    InvalidDigest,
+    InvalidParameter,
+    InvalidTag,
+    ManifestNotFound,
+)
 from stiva.metadata import models as m
+from stiva.oci import mediatypes as mt
 from stiva.oci.digest import Digest
 from stiva.oci.names import is_tag
+from stiva.services import manifests
+from stiva.services.manifests import ACTIVE, ARCHIVED, Referrer
 from stiva.services.pagination import decode_token, encode_token
+
+DEFAULT_PAGE = 100  # ListImages / DescribeImages without maxResults
+DEFAULT_REFERRERS_PAGE = 20  # ListImageReferrers without maxResults (the model's documentation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,9 @@ class ImageDetail:
     artifact_media_type: str | None
     last_pulled_at: datetime | None
     subject_digest: str | None
+    status: str = ACTIVE
+    last_archived_at: datetime | None = None
+    last_activated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +74,74 @@ class ImageFailure:
     reason: str
 
 
-def _tag_filter(query: Select[int], tag_status: str) -> Select[int]:
-    tagged = exists().where(m.ImageTag.manifest_id == m.Manifest.id)
-    if tag_status == "TAGGED":
-        return query.where(tagged)
-    if tag_status == "UNTAGGED":
-        return query.where(~tagged)
-    return query
+@dataclass(frozen=True, slots=True)
+class PushedImage:
+    digest: str
+    media_type: str
+
+
+def image_not_found(image_id: ImageId, repository: m.Repository) -> ManifestNotFound:
+    """ECR's ImageNotFoundException text."""
+    described = f"imageDigest:'{image_id.digest or 'null'}', imageTag:'{image_id.tag or 'null'}'"
+    return ManifestNotFound(
+        f"The image with imageId {{{described}}} does not exist within the repository with "
+        f"name '{repository.name}' in the registry with id '{repository.account_id}'"
+    )
+
+
+# --- listing -------------------------------------------------------------------------------
+
+
+def _with_status(image_status: str) -> ColumnElement[bool]:
+    """The imageStatus filter (ACTIVE, ARCHIVED, ACTIVATING or ANY) as a WHERE clause."""
+    return true() if image_status == "ANY" else m.Manifest.image_status == image_status
+
+
+def _position(token: str, key: bytes, kind: str, repository_id: int) -> dict[str, Any]:
+    position = decode_token(token, key, kind=kind)
+    if position.get("repository") != repository_id:
+        raise InvalidParameter(
+            "Invalid parameter at 'nextToken': the token belongs to another repository"
+        )
+    return position
+
+
+def list_images(
+    session: Session,
+    *,
+    repository_id: int,
+    tag_status: str,
+    image_status: str,
+    max_results: int,
+    next_token: str | None,
+    key: bytes,
+) -> tuple[list[ImageId], str | None]:
+    """One entry per tag, an untagged image once by digest only; pages count entries."""
+    after, after_tag = 0, ""
+    if next_token:
+        position = _position(next_token, key, "list-images", repository_id)
+        after, after_tag = int(position["after"]), str(position["tag"])
+    tag = func.coalesce(m.ImageTag.name, "")
+    query = (
+        select(m.Manifest.id, m.Manifest.digest, m.ImageTag.name)
+        .outerjoin(m.ImageTag, m.ImageTag.manifest_id == m.Manifest.id)
+        .where(
+            m.Manifest.repository_id == repository_id,
+            (m.Manifest.id > after) | ((m.Manifest.id == after) & (tag > after_tag)),
+            _with_status(image_status),
+        )
+    )
+    if tag_status != "ANY":
+        name = m.ImageTag.name
+        query = query.where(name.is_not(None) if tag_status == "TAGGED" else name.is_(None))
+    query = query.order_by(m.Manifest.id, tag)
+    rows = session.execute(query.limit(max_results + 1)).all()
+    token = None
+    if len(rows) > max_results:
+        rows = rows[:max_results]
+        last = {"after": rows[-1][0], "tag": rows[-1][2] or ""}
+        token = encode_token({"kind": "list-images", "repository": repository_id, **last}, key)
+    return [ImageId(digest, name) for _id, digest, name in rows], token
 
 
 def _page_of_manifests(
@@ -68,31 +149,29 @@ def _page_of_manifests(
     *,
     repository_id: int,
     tag_status: str,
+    image_status: str,
     max_results: int,
     next_token: str | None,
     key: bytes,
-    kind: str,
 ) -> tuple[list[int], str | None]:
     after = 0
     if next_token:
-        position = decode_token(next_token, key, kind=kind)
-        if position.get("repository") != repository_id:
-            raise InvalidParameter(
-                "Invalid parameter at 'nextToken': the token belongs to another repository"
-            )
-        after = int(position["after"])
+        after = int(_position(next_token, key, "describe-images", repository_id)["after"])
     query = select(m.Manifest.id).where(
-        m.Manifest.repository_id == repository_id, m.Manifest.id > after
+        m.Manifest.repository_id == repository_id,
+        m.Manifest.id > after,
+        _with_status(image_status),
     )
-    ids = list(
-        session.scalars(
-            _tag_filter(query, tag_status).order_by(m.Manifest.id).limit(max_results + 1)
-        )
-    )
+    tagged = exists().where(m.ImageTag.manifest_id == m.Manifest.id)
+    if tag_status != "ANY":
+        query = query.where(tagged if tag_status == "TAGGED" else ~tagged)
+    query = query.order_by(m.Manifest.id)
+    ids = list(session.scalars(query.limit(max_results + 1)))
     token = None
     if len(ids) > max_results:
         ids = ids[:max_results]
-        token = encode_token({"kind": kind, "repository": repository_id, "after": ids[-1]}, key)
+        position = {"kind": "describe-images", "repository": repository_id, "after": ids[-1]}
+        token = encode_token(position, key)
     return ids, token
 
 
@@ -106,35 +185,6 @@ def _tags_by_manifest(session: Session, manifest_ids: Sequence[int]) -> dict[int
     for manifest_id, name in rows:
         tags[manifest_id].append(name)
     return tags
-
-
-def list_images(
-    session: Session,
-    *,
-    repository_id: int,
-    tag_status: str,
-    max_results: int,
-    next_token: str | None,
-    key: bytes,
-) -> tuple[list[ImageId], str | None]:
-    """One entry per tag; an untagged image appears once, by digest only."""
-    ids, token = _page_of_manifests(
-        session,
-        repository_id=repository_id,
-        tag_status=tag_status,
-        max_results=max_results,
-        next_token=next_token,
-        key=key,
-        kind="list-images",
-    )
-    rows = session.execute(select(m.Manifest.id, m.Manifest.digest).where(m.Manifest.id.in_(ids)))
-    digests = {manifest_id: digest for manifest_id, digest in rows}
-    tags = _tags_by_manifest(session, ids)
-    result: list[ImageId] = []
-    for manifest_id in ids:
-        names: list[str | None] = list(tags.get(manifest_id, [])) or [None]
-        result += [ImageId(digests[manifest_id], name) for name in names]
-    return result, token
 
 
 def _details(session: Session, manifest_ids: Sequence[int]) -> list[ImageDetail]:
@@ -152,6 +202,9 @@ def _details(session: Session, manifest_ids: Sequence[int]) -> list[ImageDetail]
             artifact_media_type=row.config_media_type or row.artifact_type,
             last_pulled_at=row.last_pulled_at,
             subject_digest=row.subject_digest,
+            status=row.image_status,
+            last_archived_at=row.last_archived_at,
+            last_activated_at=row.last_activated_at,
         )
         for row in rows
     ]
@@ -160,42 +213,42 @@ def _details(session: Session, manifest_ids: Sequence[int]) -> list[ImageDetail]
 def describe_images(
     session: Session,
     *,
-    repository_id: int,
-    repository_name: str,
-    registry_id: str,
+    repository: m.Repository,
     image_ids: Sequence[ImageId] | None,
     tag_status: str,
-    max_results: int,
+    image_status: str,
+    max_results: int | None,
     next_token: str | None,
     key: bytes,
 ) -> tuple[list[ImageDetail], str | None]:
+    """The images named (whatever their status; each must exist), or a page of them."""
     if image_ids:
+        if max_results is not None or next_token:
+            raise InvalidParameter(
+                "Invalid parameter at 'imageIds' failed to satisfy constraint: "
+                "'imageIds cannot be used with maxResults or nextToken'"
+            )
         found: list[int] = []
         for image_id in image_ids:
-            manifest_id = _find(session, repository_id, image_id)
+            manifest_id = _find(session, repository.id, image_id)
             if manifest_id is None:
-                raise ManifestNotFound(
-                    f"The image with imageId {{{_describe_id(image_id)}}} does not exist within "
-                    f"the repository with name '{repository_name}' in the registry with id "
-                    f"'{registry_id}'"
-                )
+                raise image_not_found(image_id, repository)
             if manifest_id not in found:
                 found.append(manifest_id)
         return _details(session, found), None
     ids, token = _page_of_manifests(
         session,
-        repository_id=repository_id,
+        repository_id=repository.id,
         tag_status=tag_status,
-        max_results=max_results,
+        image_status=image_status,
+        max_results=max_results or DEFAULT_PAGE,
         next_token=next_token,
         key=key,
-        kind="describe-images",
     )
     return _details(session, ids), token
 
 
-def _describe_id(image_id: ImageId) -> str:
-    return f"imageDigest:'{image_id.digest or 'null'}', imageTag:'{image_id.tag or 'null'}'"
+# --- finding one image ---------------------------------------------------------------------
 
 
 def _find(session: Session, repository_id: int, image_id: ImageId) -> int | None:
@@ -234,40 +287,6 @@ def _check_id(image_id: ImageId) -> ImageFailure | None:
     return None
 
 
-def batch_get_image(
-    session: Session,
-    *,
-    repository_id: int,
-    image_ids: Sequence[ImageId],
-    accepted_media_types: Sequence[str] | None,
-) -> tuple[list[FoundImage], list[ImageFailure]]:
-    images: list[FoundImage] = []
-    failures: list[ImageFailure] = []
-    for image_id in image_ids:
-        problem = _check_id(image_id)
-        manifest_id = None if problem else _find(session, repository_id, image_id)
-        if problem is None and manifest_id is None:
-            problem = _not_found(session, repository_id, image_id)
-        if problem is not None:
-            failures.append(problem)
-            continue
-        row = session.get(m.Manifest, manifest_id)
-        assert row is not None
-        if accepted_media_types and row.media_type not in accepted_media_types:
-            failures.append(
-                ImageFailure(
-                    image_id,
-                    "ImageNotFound",
-                    f"Requested image is a {row.media_type}, which acceptedMediaTypes excludes "
-                    "(Stiva does not convert manifests)",
-                )
-            )
-            continue
-        resolved = ImageId(row.digest, image_id.tag)
-        images.append(FoundImage(resolved, row.id, row.content, row.media_type))
-    return images, failures
-
-
 def _not_found(session: Session, repository_id: int, image_id: ImageId) -> ImageFailure:
     if image_id.digest is not None and image_id.tag is not None:
         tag_only = _find(session, repository_id, ImageId(tag=image_id.tag))
@@ -278,3 +297,306 @@ def _not_found(session: Session, repository_id: int, image_id: ImageId) -> Image
                 "Invalid request parameters: the given tag does not point to the given digest",
             )
     return ImageFailure(image_id, "ImageNotFound", "Requested image not found")
+
+
+def _get_one(
+    session: Session, repository_id: int, image_id: ImageId, accepted: Sequence[str] | None
+) -> FoundImage | ImageFailure:
+    problem = _check_id(image_id)
+    manifest_id = None if problem else _find(session, repository_id, image_id)
+    if problem is not None or manifest_id is None:
+        return problem or _not_found(session, repository_id, image_id)
+    row = session.get(m.Manifest, manifest_id)
+    assert row is not None
+    if row.image_status != ACTIVE:
+        reason = (
+            f"Requested image is {row.image_status.lower()} and cannot be pulled; restore it "
+            "with UpdateImageStorageClass (targetStorageClass STANDARD) or push it again"
+        )
+        return ImageFailure(image_id, "ImageNotFound", reason)
+    if accepted and row.media_type not in accepted:
+        reason = (
+            f"Requested image is a {row.media_type}, which acceptedMediaTypes excludes "
+            "(Stiva does not convert manifests)"
+        )
+        return ImageFailure(image_id, "ImageNotFound", reason)
+    return FoundImage(ImageId(row.digest, image_id.tag), row.id, row.content, row.media_type)
+
+
+def batch_get_image(
+    session: Session,
+    *,
+    repository_id: int,
+    image_ids: Sequence[ImageId],
+    accepted_media_types: Sequence[str] | None,
+) -> tuple[list[FoundImage], list[ImageFailure]]:
+    """The manifests named, each exactly as pushed; archived images are failures."""
+    images: list[FoundImage] = []
+    failures: list[ImageFailure] = []
+    for image_id in image_ids:
+        result = _get_one(session, repository_id, image_id, accepted_media_types)
+        if isinstance(result, ImageFailure):
+            failures.append(result)
+        else:
+            images.append(result)
+    return images, failures
+
+
+# --- push ----------------------------------------------------------------------------------
+
+
+def put_image(
+    session: Session,
+    *,
+    repository: m.Repository,
+    manifest: str,
+    media_type: str | None,
+    tag: str | None,
+    digest: str | None,
+) -> PushedImage:
+    """PutImage: store the UTF-8 bytes of `manifest` exactly; digest = sha256 of those bytes.
+
+    Refused as ImageAlreadyExists when nothing would change (the same manifest, ACTIVE, already
+    there with this tag, or untagged when no tag is given); an archived image is restored.
+    """
+    try:
+        raw = manifest.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameter(
+            "Invalid parameter at 'imageManifest' failed to satisfy constraint: "
+            "'the manifest is not valid UTF-8 text'"
+        ) from None
+    computed = Digest.of(raw)
+    if digest is not None and _given_digest(digest) != computed:
+        raise DigestMismatch(
+            f"The image digest '{digest}' does not match the digest '{computed}' calculated "
+            "for the image manifest"
+        )
+    content_type = _content_type(raw, media_type)
+    _refuse_unchanged(session, repository, str(computed), tag)
+    stored = manifests.put_manifest(
+        session,
+        repository=repository,
+        reference=tag if tag is not None else str(computed),
+        raw=raw,
+        content_type=content_type,
+    )
+    return PushedImage(str(stored.digest), stored.media_type)
+
+
+def _given_digest(text: str) -> Digest:
+    try:
+        return Digest.parse(text)
+    except InvalidDigest:
+        raise InvalidParameter(
+            "Invalid parameter at 'imageDigest' failed to satisfy constraint: "
+            "'must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+''"
+        ) from None
+
+
+def _content_type(raw: bytes, media_type: str | None) -> str | None:
+    """The media type PutImage stores; imageManifestMediaType is needed without `mediaType`."""
+    if media_type is not None:
+        if media_type not in mt.MANIFEST_TYPES | mt.SCHEMA1_TYPES:
+            raise InvalidParameter(
+                "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: "
+                f"'unsupported manifest media type {media_type[:255]}'"
+            )
+        return media_type
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None  # not JSON: parse_manifest says so
+    if isinstance(doc, dict) and "mediaType" not in doc:
+        raise InvalidParameter(
+            "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: "
+            "'required when the image manifest has no mediaType field'"
+        )
+    return None
+
+
+def _refuse_unchanged(
+    session: Session, repository: m.Repository, digest: str, tag: str | None
+) -> None:
+    row = session.execute(
+        select(m.Manifest.id, m.Manifest.image_status).where(
+            m.Manifest.repository_id == repository.id, m.Manifest.digest == digest
+        )
+    ).first()
+    if row is None or row[1] != ACTIVE:
+        return
+    if tag is not None:
+        current = session.get(m.ImageTag, (repository.id, tag))
+        if current is None or current.manifest_id != row[0]:
+            return
+    raise ImageAlreadyExists(
+        f"Image with digest '{digest}' and tag '{tag or 'null'}' already exists in the "
+        f"repository with name '{repository.name}' in registry with id '{repository.account_id}'"
+    )
+
+
+# --- delete --------------------------------------------------------------------------------
+
+
+def batch_delete_image(
+    session: Session, *, repository: m.Repository, image_ids: Sequence[ImageId]
+) -> tuple[list[ImageId], list[ImageFailure]]:
+    """BatchDeleteImage: a tag goes (and its image with its last tag); a digest takes the image
+    and all its tags. Returns what was deleted (digest + tag per tag) and per-item failures."""
+    deleted: list[ImageId] = []
+    failures: list[ImageFailure] = []
+    for image_id in image_ids:
+        result = _check_id(image_id) or _delete_one(session, repository, image_id)
+        if isinstance(result, ImageFailure):
+            failures.append(result)
+        else:
+            deleted += result
+    return deleted, failures
+
+
+def _delete_one(
+    session: Session, repository: m.Repository, image_id: ImageId
+) -> list[ImageId] | ImageFailure:
+    manifest_id = _find(session, repository.id, image_id)
+    if manifest_id is None:
+        return _not_found(session, repository.id, image_id)
+    digest = session.scalar(select(m.Manifest.digest).where(m.Manifest.id == manifest_id))
+    assert digest is not None
+    if image_id.digest is None and image_id.tag is not None:
+        others = session.scalar(
+            select(func.count()).where(
+                m.ImageTag.manifest_id == manifest_id, m.ImageTag.name != image_id.tag
+            )
+        )
+        if others:
+            manifests.delete_tag(session, repository=repository, tag=image_id.tag)
+            return [ImageId(digest, image_id.tag)]
+    parent = manifests.index_using(session, repository_id=repository.id, digest=digest)
+    if parent is not None:
+        reason = (
+            f"Requested image is referenced by the manifest list {parent} and cannot be "
+            "deleted while that manifest list exists"
+        )
+        return ImageFailure(image_id, "ImageReferencedByManifestList", reason)
+    tags = manifests.delete_manifest(session, repository=repository, digest=Digest.parse(digest))
+    return [ImageId(digest, tag) for tag in tags] or [ImageId(digest)]
+
+
+# --- storage class -------------------------------------------------------------------------
+
+
+def update_image_storage_class(
+    session: Session,
+    *,
+    repository: m.Repository,
+    image_id: ImageId,
+    target: str,
+    now: datetime,
+) -> tuple[ImageId, str]:
+    """Archive (ARCHIVE) or restore (STANDARD) an image and what goes with it; its new status.
+
+    Restoring is immediate (ACTIVE, lastActivatedAt now): Stiva keeps archived images on the
+    same storage, so there is nothing to wait for, where ECR answers ACTIVATING for up to 20
+    minutes.
+    """
+    problem = _check_id(image_id)
+    if problem is not None:
+        raise InvalidParameter(problem.reason)
+    manifest_id = _find(session, repository.id, image_id)
+    row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
+    if row is None:
+        raise image_not_found(image_id, repository)
+    archiving = target == "ARCHIVE"
+    _check_storage_class_update(session, repository, row, archiving=archiving)
+    members = manifests.storage_class_closure(
+        session, repository_id=repository.id, manifest_id=row.id, archiving=archiving
+    )
+    status = ARCHIVED if archiving else ACTIVE
+    manifests.set_storage_status(session, manifest_ids=members, status=status, now=now)
+    return ImageId(row.digest, image_id.tag), status
+
+
+def _check_storage_class_update(
+    session: Session, repository: m.Repository, row: m.Manifest, *, archiving: bool
+) -> None:
+    where = f"The image with digest '{row.digest}' in the repository with name '{repository.name}'"
+    if not archiving:
+        if row.image_status == ACTIVE:
+            raise ImageStorageClassUpdateNotSupported(f"{where} is not archived")
+        return
+    if row.image_status != ACTIVE:
+        raise ImageStorageClassUpdateNotSupported(f"{where} is already archived")
+    parent = session.scalar(
+        select(m.Manifest.digest)
+        .join(m.ManifestChild, m.ManifestChild.parent_id == m.Manifest.id)
+        .where(
+            m.Manifest.repository_id == repository.id,
+            m.Manifest.image_status == ACTIVE,
+            m.ManifestChild.child_digest == row.digest,
+        )
+        .limit(1)
+    )
+    if parent is not None:
+        raise ImageStorageClassUpdateNotSupported(
+            f"{where} is part of the image index '{parent}'; archive the index instead"
+        )
+    if row.subject_digest is not None and _is_active(session, repository.id, row.subject_digest):
+        raise ImageStorageClassUpdateNotSupported(
+            f"{where} is an artifact of the image '{row.subject_digest}'; artifacts are archived "
+            "and restored with their subject image"
+        )
+
+
+def _is_active(session: Session, repository_id: int, digest: str) -> bool:
+    status = session.scalar(
+        select(m.Manifest.image_status).where(
+            m.Manifest.repository_id == repository_id, m.Manifest.digest == digest
+        )
+    )
+    return status == ACTIVE
+
+
+# --- referrers -----------------------------------------------------------------------------
+
+
+def list_image_referrers(
+    session: Session,
+    *,
+    repository_id: int,
+    subject: str,
+    artifact_types: Sequence[str],
+    artifact_status: str,
+    max_results: int,
+    next_token: str | None,
+    key: bytes,
+) -> tuple[list[Referrer], str | None]:
+    """ListImageReferrers: the artifacts whose `subject` is the digest given, in push order."""
+    try:
+        subject = str(Digest.parse(subject))
+    except InvalidDigest:
+        raise InvalidParameter(
+            "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: "
+            "'must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+''"
+        ) from None
+    after = 0
+    if next_token:
+        position = _position(next_token, key, "image-referrers", repository_id)
+        if position.get("subject") != subject:
+            raise InvalidParameter(
+                "Invalid parameter at 'nextToken': the token belongs to another subject image"
+            )
+        after = int(position["after"])
+    found = manifests.page_referrers(
+        session,
+        repository_id=repository_id,
+        subject=subject,
+        artifact_types=artifact_types,
+        statuses=None if artifact_status == "ANY" else [artifact_status],
+        after_id=after,
+        limit=max_results + 1,
+    )
+    if len(found) <= max_results:
+        return found, None
+    found = found[:max_results]
+    position = {"kind": "image-referrers", "repository": repository_id, "subject": subject}
+    return found, encode_token({**position, "after": found[-1].id}, key)

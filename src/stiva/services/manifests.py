@@ -1,13 +1,22 @@
-"""Manifests and image tags: push (put_manifest), pull (resolve), delete, list tags, referrers."""
+"""Manifests and image tags: push (put_manifest), pull (resolve), delete, list tags, referrers,
+and the storage class of images (archive and restore).
+
+An archived image (`image_status` ARCHIVED, or ACTIVATING while a restore runs) keeps its row
+and bytes but cannot be pulled: `resolve` answers ManifestNotFound saying so, by tag and by
+digest, as ECR's registry answers 404. Archiving or restoring an image carries along what it is
+made of and what refers to it (`storage_class_closure`); pushing an archived image again
+restores it at once (ECR: "the image will be immediately restored").
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from stiva.errors import (
     DigestMismatch,
@@ -22,6 +31,8 @@ from stiva.oci.digest import Digest
 from stiva.oci.manifest import Descriptor, Manifest, parse_manifest
 from stiva.oci.names import is_tag, parse_tag
 from stiva.services.mutability import check_tag_move
+
+ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,8 @@ class Referrer:
     size: int
     artifact_type: str | None
     annotations: dict[str, str]
+    status: str = ACTIVE
+    id: int = 0
 
 
 def is_digest_reference(reference: str) -> bool:
@@ -51,12 +64,21 @@ def _unknown_reference(reference: str, name: str) -> ManifestNotFound:
     return ManifestNotFound(f"manifest {reference[:300]} is unknown to repository {name}")
 
 
+def _archived(reference: str, name: str, status: str) -> ManifestNotFound:
+    state = "being restored" if status == ACTIVATING else "archived"
+    return ManifestNotFound(
+        f"manifest {reference[:300]} in repository {name} is {state} and cannot be pulled; "
+        "restore it (UpdateImageStorageClass to STANDARD, or push it again) to pull it"
+    )
+
+
 _SELECT_STORED = select(
     m.Manifest.id,
     m.Manifest.repository_id,
     m.Manifest.digest,
     m.Manifest.media_type,
     m.Manifest.content,
+    m.Manifest.image_status,
 )
 
 
@@ -84,7 +106,8 @@ def resolve(
     """The manifest `reference` (tag or digest) names in a repository: the pull hot path.
 
     Its statements are built once, with bound parameters: building and cache-keying them on
-    each call cost more than running them.
+    each call cost more than running them. An archived image is not pullable (ManifestNotFound
+    saying it is archived); its status comes with the row, so a pull costs one query.
     """
     params = {"account_id": account_id, "name": name, "reference": reference}
     if is_digest_reference(reference):
@@ -95,7 +118,9 @@ def resolve(
     else:
         row = session.execute(_RESOLVE_TAG, params).first()
     if row is not None:
-        return StoredManifest(*row)
+        if row[5] != ACTIVE:
+            raise _archived(reference, name, row[5])
+        return StoredManifest(row[0], row[1], row[2], row[3], row[4])
     if session.execute(_REPOSITORY_ID, params).first() is None:
         raise RepositoryNotFound(name, account_id)
     raise _unknown_reference(reference, name)
@@ -109,36 +134,55 @@ def put_manifest(
     raw: bytes,
     content_type: str | None,
 ) -> Manifest:
-    """Validate and store a manifest exactly as pushed, then point the tag (if any) at it."""
+    """Validate and store a manifest exactly as pushed, then point the tag (if any) at it.
+
+    Pushing an archived image (or an index whose children are archived) restores them.
+    """
     digest_ref = Digest.parse(reference) if is_digest_reference(reference) else None
     tag = None if digest_ref else parse_tag(reference)
     manifest = parse_manifest(raw, content_type, digest_ref.algorithm if digest_ref else "sha256")
     if digest_ref is not None and manifest.digest != digest_ref:
         raise DigestMismatch(f"the manifest's digest is {manifest.digest}, not {digest_ref}")
-    _check_blobs(session, repository.id, manifest.blob_references())
-    child_sizes = _check_children(session, repository.id, manifest.manifests)
-    manifest_id = _store(session, repository.id, manifest, child_sizes)
+    _check_blobs(session, repository, manifest.blob_references())
+    children = _check_children(session, repository, manifest.manifests)
+    manifest_id, status = _store(session, repository.id, manifest, [c[1] for c in children])
+    if status != ACTIVE or any(c[2] != ACTIVE for c in children):
+        set_storage_status(
+            session,
+            manifest_ids=storage_class_closure(
+                session, repository_id=repository.id, manifest_id=manifest_id, archiving=False
+            ),
+            status=ACTIVE,
+            now=m.utcnow(),
+        )
     if tag is not None:
         _move_tag(session, repository, tag, manifest_id)
     return manifest
 
 
-def _check_blobs(session: Session, repository_id: int, refs: list[Descriptor]) -> None:
+def _missing(kind: str, missing: list[str], repository: m.Repository) -> str:
+    """ECR's text for a push naming content the repository lacks (kind: Layers or Images)."""
+    return (
+        f"{kind} with digests '[{', '.join(missing)}]' required for pushing image into "
+        f"repository with name '{repository.name}' in the registry with id "
+        f"'{repository.account_id}' do not exist"
+    )
+
+
+def _check_blobs(session: Session, repository: m.Repository, refs: list[Descriptor]) -> None:
     if not refs:
         return
     wanted = {str(d.digest) for d in refs}
     rows = session.execute(
         select(m.Blob.digest, m.Blob.size)
         .join(m.RepositoryBlob, m.RepositoryBlob.digest == m.Blob.digest)
-        .where(m.RepositoryBlob.repository_id == repository_id, m.Blob.digest.in_(wanted))
+        .where(m.RepositoryBlob.repository_id == repository.id, m.Blob.digest.in_(wanted))
     )
     sizes = {digest: size for digest, size in rows}
     missing = sorted(wanted - sizes.keys())
     if missing:
         raise ManifestReferencesUnknown(
-            f"the manifest references blobs this repository does not hold: {', '.join(missing)}",
-            missing=missing,
-            children=False,
+            _missing("Layers", missing, repository), missing=missing, children=False
         )
     for ref in refs:
         if sizes[str(ref.digest)] != ref.size:
@@ -149,26 +193,24 @@ def _check_blobs(session: Session, repository_id: int, refs: list[Descriptor]) -
 
 
 def _check_children(
-    session: Session, repository_id: int, refs: tuple[Descriptor, ...]
-) -> list[int]:
-    """Check an index's children exist here with the sizes given; return their image sizes."""
+    session: Session, repository: m.Repository, refs: tuple[Descriptor, ...]
+) -> list[tuple[str, int, str]]:
+    """Check an index's children exist here with the sizes given: (digest, image size, status)."""
     if not refs:
         return []
     wanted = {str(d.digest) for d in refs}
     rows = {
-        digest: (size, image_size)
-        for digest, size, image_size in session.execute(
-            select(m.Manifest.digest, m.Manifest.size, m.Manifest.image_size).where(
-                m.Manifest.repository_id == repository_id, m.Manifest.digest.in_(wanted)
-            )
+        digest: (size, image_size, status)
+        for digest, size, image_size, status in session.execute(
+            select(
+                m.Manifest.digest, m.Manifest.size, m.Manifest.image_size, m.Manifest.image_status
+            ).where(m.Manifest.repository_id == repository.id, m.Manifest.digest.in_(wanted))
         )
     }
     missing = sorted(wanted - rows.keys())
     if missing:
         raise ManifestReferencesUnknown(
-            f"the index references manifests this repository does not hold: {', '.join(missing)}",
-            missing=missing,
-            children=True,
+            _missing("Images", missing, repository), missing=missing, children=True
         )
     for ref in refs:
         if rows[str(ref.digest)][0] != ref.size:
@@ -176,17 +218,20 @@ def _check_children(
                 f"descriptor of {ref.digest} gives size {ref.size}, "
                 f"but the manifest is {rows[str(ref.digest)][0]} bytes"
             )
-    return [image_size for _size, image_size in rows.values()]
+    return [(digest, image_size, status) for digest, (_s, image_size, status) in rows.items()]
 
 
-def _store(session: Session, repository_id: int, manifest: Manifest, child_sizes: list[int]) -> int:
-    existing = session.scalar(
-        select(m.Manifest.id).where(
+def _store(
+    session: Session, repository_id: int, manifest: Manifest, child_sizes: list[int]
+) -> tuple[int, str]:
+    """Store the manifest unless it is there already: (its id, its status before this push)."""
+    existing = session.execute(
+        select(m.Manifest.id, m.Manifest.image_status).where(
             m.Manifest.repository_id == repository_id, m.Manifest.digest == str(manifest.digest)
         )
-    )
+    ).first()
     if existing is not None:
-        return existing
+        return existing[0], existing[1]
     row = m.Manifest(
         repository_id=repository_id,
         digest=str(manifest.digest),
@@ -198,6 +243,7 @@ def _store(session: Session, repository_id: int, manifest: Manifest, child_sizes
         size=manifest.size,
         image_size=max(child_sizes, default=0) if manifest.is_index else manifest.image_size(),
         content=manifest.raw,
+        image_status=ACTIVE,
     )
     session.add(row)
     session.flush()
@@ -205,7 +251,7 @@ def _store(session: Session, repository_id: int, manifest: Manifest, child_sizes
     session.add_all(m.ManifestBlob(manifest_id=row.id, digest=d) for d in blob_digests)
     child_digests = {str(d.digest) for d in manifest.manifests}
     session.add_all(m.ManifestChild(parent_id=row.id, child_digest=d) for d in child_digests)
-    return row.id
+    return row.id, ACTIVE
 
 
 def _move_tag(session: Session, repository: m.Repository, tag: str, manifest_id: int) -> None:
@@ -220,8 +266,20 @@ def _move_tag(session: Session, repository: m.Repository, tag: str, manifest_id:
     current.updated_at = m.utcnow()
 
 
-def delete_manifest(session: Session, *, repository: m.Repository, digest: Digest) -> None:
-    """Delete a manifest and every tag on it; refused while an index in the repository uses it."""
+def index_using(session: Session, *, repository_id: int, digest: str) -> str | None:
+    """The digest of an index in the repository that lists `digest` as a child, if any."""
+    return session.scalar(
+        select(m.Manifest.digest)
+        .join(m.ManifestChild, m.ManifestChild.parent_id == m.Manifest.id)
+        .where(m.Manifest.repository_id == repository_id, m.ManifestChild.child_digest == digest)
+        .order_by(m.Manifest.id)
+        .limit(1)
+    )
+
+
+def delete_manifest(session: Session, *, repository: m.Repository, digest: Digest) -> list[str]:
+    """Delete a manifest and every tag on it (returned, sorted); refused while an index in the
+    repository uses it (ECR's ImageReferencedByManifestList)."""
     row = session.scalar(
         select(m.Manifest).where(
             m.Manifest.repository_id == repository.id, m.Manifest.digest == str(digest)
@@ -229,23 +287,18 @@ def delete_manifest(session: Session, *, repository: m.Repository, digest: Diges
     )
     if row is None:
         raise ManifestNotFound(f"manifest {digest} is unknown to repository {repository.name}")
-    parent = session.scalar(
-        select(m.Manifest.digest)
-        .join(m.ManifestChild, m.ManifestChild.parent_id == m.Manifest.id)
-        .where(
-            m.Manifest.repository_id == repository.id, m.ManifestChild.child_digest == row.digest
-        )
-        .limit(1)
-    )
+    parent = index_using(session, repository_id=repository.id, digest=row.digest)
     if parent is not None:
         raise ImageReferencedByIndex(
             f"The image with digest {digest} is referenced by the manifest list {parent} "
             "and cannot be deleted while that manifest list exists"
         )
+    tags = sorted(session.scalars(select(m.ImageTag.name).where(m.ImageTag.manifest_id == row.id)))
     session.execute(delete(m.ImageTag).where(m.ImageTag.manifest_id == row.id))
     session.execute(delete(m.ManifestBlob).where(m.ManifestBlob.manifest_id == row.id))
     session.execute(delete(m.ManifestChild).where(m.ManifestChild.parent_id == row.id))
     session.delete(row)
+    return tags
 
 
 def delete_tag(session: Session, *, repository: m.Repository, tag: str) -> None:
@@ -267,34 +320,160 @@ def list_tags(
     return list(session.scalars(query))
 
 
+_REFERRER_COLUMNS = (
+    m.Manifest.media_type,
+    m.Manifest.digest,
+    m.Manifest.size,
+    m.Manifest.artifact_type,
+    m.Manifest.config_media_type,
+    m.Manifest.annotations,
+    m.Manifest.image_status,
+    m.Manifest.id,
+)
+
+
+def _referrer(
+    media_type: str,
+    digest: str,
+    size: int,
+    explicit: str | None,
+    config_type: str | None,
+    annotations: str | None,
+    status: str,
+    manifest_id: int,
+) -> Referrer:
+    return Referrer(
+        media_type=media_type,
+        digest=digest,
+        size=size,
+        artifact_type=explicit or config_type,
+        annotations=json.loads(annotations) if annotations else {},
+        status=status,
+        id=manifest_id,
+    )
+
+
 def list_referrers(
     session: Session, *, repository_id: int, subject: Digest, artifact_type: str | None
 ) -> list[Referrer]:
+    """The OCI referrers of `subject` that can be pulled (archived ones are left out)."""
     rows = session.execute(
-        select(
-            m.Manifest.media_type,
-            m.Manifest.digest,
-            m.Manifest.size,
-            m.Manifest.artifact_type,
-            m.Manifest.config_media_type,
-            m.Manifest.annotations,
+        select(*_REFERRER_COLUMNS)
+        .where(
+            m.Manifest.repository_id == repository_id,
+            m.Manifest.subject_digest == str(subject),
+            m.Manifest.image_status == ACTIVE,
         )
-        .where(m.Manifest.repository_id == repository_id, m.Manifest.subject_digest == str(subject))
         .order_by(m.Manifest.pushed_at, m.Manifest.id)
     )
-    referrers = [
-        Referrer(
-            media_type=media_type,
-            digest=digest,
-            size=size,
-            artifact_type=explicit or config_type,
-            annotations=json.loads(annotations) if annotations else {},
-        )
-        for media_type, digest, size, explicit, config_type, annotations in rows
-    ]
+    referrers = [_referrer(*row) for row in rows]
     if artifact_type is not None:
         referrers = [r for r in referrers if r.artifact_type == artifact_type]
     return referrers
+
+
+def page_referrers(
+    session: Session,
+    *,
+    repository_id: int,
+    subject: str,
+    artifact_types: Collection[str],
+    statuses: Collection[str] | None,
+    after_id: int,
+    limit: int,
+) -> list[Referrer]:
+    """Referrers of `subject` after manifest id `after_id`, in push order (ListImageReferrers).
+
+    `artifact_types` (empty: any) match the artifactType a referrers listing reports (the
+    manifest's artifactType, else its config media type); `statuses` None means any status.
+    """
+    query = select(*_REFERRER_COLUMNS).where(
+        m.Manifest.repository_id == repository_id,
+        m.Manifest.subject_digest == subject,
+        m.Manifest.id > after_id,
+    )
+    if statuses is not None:
+        query = query.where(m.Manifest.image_status.in_(statuses))
+    if artifact_types:
+        reported = func.coalesce(m.Manifest.artifact_type, m.Manifest.config_media_type)
+        query = query.where(reported.in_(artifact_types))
+    rows = session.execute(query.order_by(m.Manifest.id).limit(limit))
+    return [_referrer(*row) for row in rows]
+
+
+def storage_class_closure(
+    session: Session, *, repository_id: int, manifest_id: int, archiving: bool
+) -> set[int]:
+    """The images a change of `manifest_id`'s storage class carries along, itself included.
+
+    An index takes its children and every image takes its referrers (OCI `subject`), both
+    recursively, as ECR archives and restores artifacts with their subject. Archiving takes only
+    ACTIVE images and leaves out a child another ACTIVE index still lists; restoring takes only
+    images that are not ACTIVE.
+    """
+    members, frontier = {manifest_id}, {manifest_id}
+    while frontier:
+        linked = _linked(session, repository_id, frontier)
+        if archiving:
+            candidates = {i: d for i, (d, s) in linked.items() if s == ACTIVE}
+            shared = _listed_elsewhere(session, repository_id, candidates.values(), members)
+            found = {i for i, d in candidates.items() if d not in shared}
+        else:
+            found = {i for i, (_d, s) in linked.items() if s != ACTIVE}
+        frontier = found - members
+        members |= frontier
+    return members
+
+
+def _linked(session: Session, repository_id: int, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Children and referrers of the manifests `ids`: {id: (digest, status)}."""
+    child, parent = aliased(m.Manifest), aliased(m.Manifest)
+    children = session.execute(
+        select(child.id, child.digest, child.image_status)
+        .join(m.ManifestChild, m.ManifestChild.child_digest == child.digest)
+        .where(m.ManifestChild.parent_id.in_(ids), child.repository_id == repository_id)
+    )
+    referrers = session.execute(
+        select(child.id, child.digest, child.image_status)
+        .join(
+            parent,
+            (parent.digest == child.subject_digest) & (parent.repository_id == repository_id),
+        )
+        .where(parent.id.in_(ids), child.repository_id == repository_id)
+    )
+    return {i: (d, s) for i, d, s in [*children, *referrers]}
+
+
+def _listed_elsewhere(
+    session: Session, repository_id: int, digests: Collection[str], members: set[int]
+) -> set[str]:
+    if not digests:
+        return set()
+    return set(
+        session.scalars(
+            select(m.ManifestChild.child_digest)
+            .join(m.Manifest, m.Manifest.id == m.ManifestChild.parent_id)
+            .where(
+                m.Manifest.repository_id == repository_id,
+                m.Manifest.image_status == ACTIVE,
+                m.Manifest.id.not_in(members),
+                m.ManifestChild.child_digest.in_(list(digests)),
+            )
+        )
+    )
+
+
+def set_storage_status(
+    session: Session, *, manifest_ids: Collection[int], status: str, now: datetime
+) -> None:
+    """Move manifests to `status`, stamping lastArchivedAt (ARCHIVED) or lastActivatedAt."""
+    stamp = {"last_archived_at": now} if status == ARCHIVED else {"last_activated_at": now}
+    session.execute(
+        update(m.Manifest)
+        .where(m.Manifest.id.in_(list(manifest_ids)))
+        .values(image_status=status, **stamp)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def record_pulls(session: Session, pulls: dict[int, datetime]) -> None:

@@ -1,7 +1,18 @@
-"""Repositories: create, look up, describe, list, delete."""
+"""Repositories: create, look up, describe, list, delete; tag mutability; resource tags.
+
+Settings a repository is created with, and the rules Stiva checks for them (ECR's texts where
+ECR has one; `docs/repositories.md` lists them):
+
+- `imageTagMutability` is one of four values; the two `_WITH_EXCLUSION` forms need 1-5 WILDCARD
+  exclusion filters, the other two refuse them (enforced on push by `services.mutability`);
+- encryption is AES256; KMS and KMS_DSSE need a KMS key provider, which Stiva does not have
+  (KmsException), and a `kmsKey` only goes with those;
+- resource tags follow `services.tags`.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,65 +22,101 @@ from sqlalchemy.orm import Session
 
 from stiva.errors import (
     InvalidParameter,
+    KmsError,
     RepositoryAlreadyExists,
     RepositoryNotEmpty,
     RepositoryNotFound,
-    Unsupported,
 )
 from stiva.metadata import models as m
 from stiva.oci.names import parse_name
+from stiva.services import tags as resource_tags
 from stiva.services.pagination import decode_token, encode_token
 
 MUTABILITY = ("MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
+EXCLUSION_FORMS = ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION")
+KMS_TYPES = ("KMS", "KMS_DSSE")
 
 
 @dataclass(frozen=True, slots=True)
 class RepositorySpec:
     name: str
     tag_mutability: str = "MUTABLE"
+    mutability_filters: Sequence[str] | None = None  # None: not given
     scan_on_push: bool = False
     encryption_type: str = "AES256"
     kms_key: str | None = None
     tags: Sequence[tuple[str, str]] = ()
+    policy_text: str | None = None  # a repository policy (templates set one)
+
+
+def mutability_exclusions(mutability: str, filters: Sequence[str] | None) -> str | None:
+    """The exclusion filters to store (a JSON array) for a mutability setting, or None.
+
+    Filters are required with the `_WITH_EXCLUSION` forms and refused with the other two.
+    """
+    if mutability not in MUTABILITY:
+        raise InvalidParameter(
+            "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: "
+            f"'Member must satisfy enum value set: [{', '.join(MUTABILITY)}]'"
+        )
+    if mutability in EXCLUSION_FORMS:
+        if not filters:
+            raise InvalidParameter(
+                "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy "
+                "constraint: 'ImageTagMutabilityExclusionFilters can't be null when "
+                f"imageTagMutability is set as {mutability}'"
+            )
+        return json.dumps(list(filters))
+    if filters is not None:
+        raise InvalidParameter(
+            "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy "
+            "constraint: 'ImageTagMutabilityExclusionFilters are not allowed when "
+            f"imageTagMutability is set as {mutability}'"
+        )
+    return None
+
+
+def check_encryption(encryption_type: str, kms_key: str | None) -> None:
+    """AES256 only: Stiva has no KMS key provider (KmsError names the fix)."""
+    if encryption_type in KMS_TYPES:
+        raise KmsError(
+            f"encryptionType {encryption_type} needs a KMS key, and this Stiva deployment has "
+            "no KMS key provider configured; use AES256 (see docs/repositories.md for what "
+            "Stiva does at rest)"
+        )
+    if kms_key:
+        raise InvalidParameter(
+            "Invalid parameter at 'encryptionConfiguration.kmsKey' failed to satisfy constraint: "
+            f"'a kmsKey can only be given with encryptionType KMS or KMS_DSSE, not "
+            f"{encryption_type}'"
+        )
 
 
 def create_repository(session: Session, *, account_id: str, spec: RepositorySpec) -> m.Repository:
     name = parse_name(spec.name)
-    if spec.tag_mutability not in ("MUTABLE", "IMMUTABLE"):
-        raise Unsupported(
-            f"imageTagMutability {spec.tag_mutability} is not supported yet by Stiva "
-            "(MUTABLE and IMMUTABLE are)"
-        )
-    if spec.encryption_type != "AES256":
-        raise Unsupported(
-            f"encryptionType {spec.encryption_type} needs a KMS key provider, and none is "
-            "configured; use AES256"
-        )
+    exclusions = mutability_exclusions(spec.tag_mutability, spec.mutability_filters)
+    check_encryption(spec.encryption_type, spec.kms_key)
+    resource_tags.check_tags(spec.tags)
+    resource_tags.check_count(len(spec.tags))
     if find_repository(session, account_id=account_id, name=name) is not None:
         raise RepositoryAlreadyExists(name, account_id)
     repo = m.Repository(
         account_id=account_id,
         name=name,
         image_tag_mutability=spec.tag_mutability,
+        tag_mutability_exclusions=exclusions,
         scan_on_push=spec.scan_on_push,
         encryption_type=spec.encryption_type,
-        kms_key=spec.kms_key,
+        kms_key=spec.kms_key or None,
+        policy_text=spec.policy_text,
     )
     session.add(repo)
     try:
         session.flush()
     except IntegrityError:
         raise RepositoryAlreadyExists(name, account_id) from None
-    _set_tags(session, repo, spec.tags)
+    resource_tags.set_tags(session, repository_id=repo.id, tags=spec.tags)
     return repo
-
-
-def _set_tags(session: Session, repo: m.Repository, tags: Sequence[tuple[str, str]]) -> None:
-    keys = [key for key, _ in tags]
-    if len(set(keys)) != len(keys):
-        raise InvalidParameter("Invalid parameter at 'tags': tag keys must be unique")
-    for key, value in tags:
-        session.add(m.RepositoryTag(repository_id=repo.id, key=key, value=value))
 
 
 def find_repository(session: Session, *, account_id: str, name: str) -> m.Repository | None:
@@ -144,10 +191,41 @@ def delete_repository(session: Session, *, account_id: str, name: str, force: bo
     return repo
 
 
+def put_image_tag_mutability(
+    session: Session,
+    *,
+    account_id: str,
+    name: str,
+    mutability: str,
+    filters: Sequence[str] | None,
+) -> m.Repository:
+    """Set a repository's tag mutability (and exclusion filters); applies to later pushes."""
+    exclusions = mutability_exclusions(mutability, filters)
+    repo = get_repository(session, account_id=account_id, name=name)
+    repo.image_tag_mutability = mutability
+    repo.tag_mutability_exclusions = exclusions
+    return repo
+
+
+# --- resource tags (TagResource, UntagResource, ListTagsForResource) --------------------------
+
+
+def tag_repository(
+    session: Session, *, account_id: str, name: str, tags: Sequence[tuple[str, str]]
+) -> None:
+    repo = get_repository(session, account_id=account_id, name=name)
+    resource_tags.set_tags(session, repository_id=repo.id, tags=tags)
+
+
+def untag_repository(session: Session, *, account_id: str, name: str, keys: Sequence[str]) -> None:
+    repo = get_repository(session, account_id=account_id, name=name)
+    resource_tags.remove_tags(session, repository_id=repo.id, keys=keys)
+
+
 def tags_of(session: Session, repository_id: int) -> list[tuple[str, str]]:
-    rows = session.execute(
-        select(m.RepositoryTag.key, m.RepositoryTag.value)
-        .where(m.RepositoryTag.repository_id == repository_id)
-        .order_by(m.RepositoryTag.key)
-    )
-    return [(k, v) for k, v in rows]
+    return resource_tags.tags_of(session, repository_id=repository_id)
+
+
+def list_repository_tags(session: Session, *, account_id: str, name: str) -> list[tuple[str, str]]:
+    repo = get_repository(session, account_id=account_id, name=name)
+    return resource_tags.tags_of(session, repository_id=repo.id)

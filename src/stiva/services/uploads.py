@@ -5,6 +5,10 @@ appended to. The file's size is the upload's offset, so a session survives a res
 continue on any node. Hashing is incremental while streaming: each node keeps the hash state of
 the uploads it is serving (`HashCache`); a node without the state (after a restart, or when the
 previous chunk went to another node) rebuilds it by reading the bytes already stored once.
+
+ECR's layer-part API (`services/layers.py`) drives the same machinery: InitiateLayerUpload is
+`start`, each UploadLayerPart one `open_chunk`, CompleteLayerUpload `digest_of` + `commit`; the
+row's part columns (part_count, last_part_size, undersized_part) carry ECR's part-size rule.
 """
 
 from __future__ import annotations
@@ -124,6 +128,17 @@ class Uploads:
                 hasher.update(chunk)
         return hasher
 
+    def digest_of(self, upload_id: str, algorithm: str, *, size: int) -> Digest:
+        """The digest of the upload's `size` bytes; sha256 from the cached state when there is one.
+
+        The sha256 state stays cached, so a later `complete` does not hash the bytes again.
+        """
+        cached = self.cache.take(upload_id, size) if algorithm == "sha256" else None
+        hasher = cached or self._rehash(upload_id, algorithm)
+        if algorithm == "sha256":
+            self.cache.put(upload_id, size, hasher)
+        return Digest(algorithm, hasher.hexdigest())
+
     def complete(
         self, session: Session, *, repository_id: int, upload_id: str, digest: Digest
     ) -> int:
@@ -133,12 +148,17 @@ class Uploads:
         failed upload with `cancel` in a unit of work of its own.
         """
         size = self.size(upload_id)
-        hasher = (
-            self.cache.take(upload_id, size) if digest.algorithm == "sha256" else None
-        ) or self._rehash(upload_id, digest.algorithm)
-        actual = Digest(digest.algorithm, hasher.hexdigest())
+        actual = self.digest_of(upload_id, digest.algorithm, size=size)
         if actual != digest:
             raise DigestMismatch(f"the upload's content has digest {actual}, not {digest}")
+        self.commit(session, repository_id=repository_id, upload_id=upload_id, digest=digest)
+        return size
+
+    def commit(
+        self, session: Session, *, repository_id: int, upload_id: str, digest: Digest
+    ) -> int:
+        """Make the upload blob `digest` (already verified by the caller) and link it; its size."""
+        size = self.size(upload_id)
         self.storage.open_write(upload_path(upload_id), append=True).commit()  # fsync
         try:
             self.storage.stat(blob_path(digest))

@@ -43,6 +43,15 @@ class Operation:
     resource: Literal["repository", "repositories", "resource-arn", "*"]
     writes: bool = False
 
+    def account_for(self, params: dict[str, Any], caller_account: str) -> str:
+        """The registry a call addresses: the resource ARN's account, else registryId, else the
+        caller's own account."""
+        if self.resource == "resource-arn":
+            parts = str(params.get("resourceArn", "")).split(":", 5)
+            if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+                return parts[4]
+        return str(params.get("registryId") or caller_account)
+
     def resources(self, call: EcrCall) -> list[str]:
         if self.resource == "repository":
             return [call.repository_arn()]

@@ -145,7 +145,7 @@ async def handle(request: Request) -> Response:
         principal = await run_in_threadpool(_verify, request, body, ctx, "ecr")
         name, operation = _operation(request.headers.get("x-amz-target"), model)
         params = model.validate_input(name, _params(body))
-        call = EcrCall(ctx, principal, params, params.get("registryId") or principal.account_id)
+        call = EcrCall(ctx, principal, params, operation.account_for(params, principal.account_id))
         for resource in operation.resources(call):
             authorize(principal, f"ecr:{name}", account_id=call.account_id, resource=resource)
         result = await run_in_threadpool(_run, ctx, operation, call)

@@ -5,15 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from stiva.metadata import models as m
+from stiva.services import mutability
 from stiva.services.deployment import Deployment
 from stiva.services.images import ImageDetail, ImageId
+
+
+def exclusion_filters(filters: list[str]) -> list[dict[str, str]]:
+    """ECR's `imageTagMutabilityExclusionFilters` for stored filter strings."""
+    return [{"filterType": "WILDCARD", "filter": f} for f in filters]
+
+
+def filter_values(raw: list[dict[str, str]] | None) -> list[str] | None:
+    """The filter strings of a request's `imageTagMutabilityExclusionFilters` (None: absent)."""
+    return None if raw is None else [f["filter"] for f in raw]
 
 
 def repository(repo: m.Repository, deployment: Deployment) -> dict[str, Any]:
     encryption: dict[str, Any] = {"encryptionType": repo.encryption_type}
     if repo.kms_key:
         encryption["kmsKey"] = repo.kms_key
-    return {
+    shape: dict[str, Any] = {
         "repositoryArn": deployment.repository_arn(repo.account_id, repo.name),
         "registryId": repo.account_id,
         "repositoryName": repo.name,
@@ -23,6 +34,10 @@ def repository(repo: m.Repository, deployment: Deployment) -> dict[str, Any]:
         "imageScanningConfiguration": {"scanOnPush": repo.scan_on_push},
         "encryptionConfiguration": encryption,
     }
+    filters = mutability.exclusion_filters(repo)
+    if filters:
+        shape["imageTagMutabilityExclusionFilters"] = exclusion_filters(filters)
+    return shape
 
 
 def image_id(value: ImageId) -> dict[str, str]:

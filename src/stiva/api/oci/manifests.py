@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from stiva.api.oci.errors import API_VERSION_HEADER
 from stiva.api.oci.request import OciRequest
+from stiva.api.oci.uploads import push_repository
 from stiva.errors import ManifestNotFound, ManifestTooLarge
 from stiva.metadata.database import Session
 from stiva.oci.digest import Digest
@@ -67,7 +68,7 @@ async def put_manifest(req: OciRequest) -> Response:
     content_type = req.http.headers.get("content-type")
 
     def put(session: Session) -> Manifest:
-        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        repo = push_repository(session, req)
         return svc.put_manifest(
             session,
             repository=repo,

@@ -3,6 +3,10 @@
 Each endpoint names the ECR action ECR's own registry endpoint authorizes for it (pull:
 BatchGetImage, GetDownloadUrlForLayer; push: BatchCheckLayerAvailability, InitiateLayerUpload,
 UploadLayerPart, CompleteLayerUpload, PutImage; delete: BatchDeleteImage).
+
+A blob GET or HEAD carrying a GetDownloadUrlForLayer signature (`services/downloads.py`) is
+judged by that signature alone: no Authorization header, no policy; a forged or expired one is
+403 DENIED. The signed account, not the Host header, selects the registry.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from stiva.api.oci.errors import error_response, to_response
 from stiva.api.oci.request import OciRequest
 from stiva.errors import AuthenticationError, StivaError
 from stiva.oci.names import parse_name
+from stiva.services import downloads
 from stiva.services.authorization import authorize
 from stiva.services.context import RegistryContext
+from stiva.services.identity import Principal
 from stiva.services.tokens import authenticate_basic
 from stiva.storage.driver import StorageError
 
@@ -34,6 +40,7 @@ Handler = Callable[[OciRequest], Awaitable[Response]]
 class Endpoint:
     handler: Handler
     action: str | None  # the ECR action authorized on the repository; None: no repository
+    presignable: bool = False  # a GetDownloadUrlForLayer URL may stand in for credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +80,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(
         rf"^/v2/{_NAME}/blobs/(?P<digest>[^/]+)$",
-        GET=Endpoint(blobs.get_blob, "ecr:GetDownloadUrlForLayer"),
-        HEAD=Endpoint(blobs.head_blob, "ecr:BatchCheckLayerAvailability"),
+        GET=Endpoint(blobs.get_blob, "ecr:GetDownloadUrlForLayer", presignable=True),
+        HEAD=Endpoint(blobs.head_blob, "ecr:BatchCheckLayerAvailability", presignable=True),
         DELETE=Endpoint(blobs.delete_blob, "ecr:BatchDeleteImage"),
     ),
     _route(
@@ -100,6 +107,53 @@ def _match(path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
+async def _guarded(request: Request, work: Awaitable[Response]) -> Response:
+    """Await the handler's response, mapping what it raises to OCI errors."""
+    try:
+        return await work
+    except StivaError as exc:
+        return to_response(exc, headers=getattr(exc, "response_headers", None))
+    except ClientDisconnect:
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return error_response("BLOB_UPLOAD_INVALID", "the client closed the connection", 400)
+    except StorageError:
+        log.exception("storage failure on %s %s", request.method, request.url.path)
+        return error_response("UNKNOWN", "the registry's storage failed; try again", 503)
+    except Exception:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return error_response("UNKNOWN", "internal error; the registry logged the cause", 500)
+
+
+async def _authorized(
+    request: Request, endpoint: Endpoint, params: dict[str, str], principal: Principal
+) -> Response:
+    ctx: RegistryContext = request.app.state.ctx
+    account_id = ctx.deployment.account_for_host(request.headers.get("host"))
+    req = OciRequest(request, ctx, principal, account_id, params)
+    if "name" in params:
+        parse_name(params["name"])
+    if endpoint.action is not None:
+        authorize(
+            principal, endpoint.action, account_id=req.account_id, resource=req.repository_arn
+        )
+    return await endpoint.handler(req)
+
+
+async def _presigned(request: Request, endpoint: Endpoint, params: dict[str, str]) -> Response:
+    """A blob read with a GetDownloadUrlForLayer URL: the signature is the only credential."""
+    ctx: RegistryContext = request.app.state.ctx
+    parse_name(params["name"])
+    account_id = downloads.verify_presigned(
+        ctx.keys.download,
+        request.query_params,
+        name=params["name"],
+        digest=params["digest"],
+        now=ctx.now(),
+    )
+    req = OciRequest(request, ctx, downloads.url_principal(account_id), account_id, params)
+    return await endpoint.handler(req)
+
+
 async def dispatch(request: Request) -> Response:
     ctx: RegistryContext = request.app.state.ctx
     matched = _match(request.url.path)
@@ -114,30 +168,12 @@ async def dispatch(request: Request) -> Response:
             405,
             headers={"Allow": ", ".join(route.methods)},
         )
-    host = request.headers.get("host")
+    if endpoint.presignable and downloads.is_presigned(request.query_params):
+        return await _guarded(request, _presigned(request, endpoint, params))
     try:
         principal = authenticate_basic(
             request.headers.get("authorization"), keys=[ctx.keys.token], now=ctx.now()
         )
     except AuthenticationError as exc:
-        return to_response(exc, headers=_challenge(ctx, host))
-    try:
-        req = OciRequest(request, ctx, principal, ctx.deployment.account_for_host(host), params)
-        if "name" in params:
-            parse_name(params["name"])
-        if endpoint.action is not None:
-            authorize(
-                principal, endpoint.action, account_id=req.account_id, resource=req.repository_arn
-            )
-        return await endpoint.handler(req)
-    except StivaError as exc:
-        return to_response(exc, headers=getattr(exc, "response_headers", None))
-    except ClientDisconnect:
-        log.info("client went away during %s %s", request.method, request.url.path)
-        return error_response("BLOB_UPLOAD_INVALID", "the client closed the connection", 400)
-    except StorageError:
-        log.exception("storage failure on %s %s", request.method, request.url.path)
-        return error_response("UNKNOWN", "the registry's storage failed; try again", 503)
-    except Exception:
-        log.exception("internal error on %s %s", request.method, request.url.path)
-        return error_response("UNKNOWN", "internal error; the registry logged the cause", 500)
+        return to_response(exc, headers=_challenge(ctx, request.headers.get("host")))
+    return await _guarded(request, _authorized(request, endpoint, params, principal))

@@ -8,12 +8,34 @@ from starlette.responses import Response
 from stiva.api.oci.errors import API_VERSION_HEADER
 from stiva.api.oci.request import STREAM_BUFFER, OciRequest, parse_content_range, upload_range
 from stiva.errors import DigestMismatch, InvalidDigest, InvalidRange, StivaError
+from stiva.metadata import models as m
 from stiva.metadata.database import Session
 from stiva.oci.digest import Digest
 from stiva.oci.names import parse_name
-from stiva.services.authorization import is_allowed
+from stiva.services.authorization import authorize, is_allowed
 from stiva.services.repositories import find_repository, get_repository
+from stiva.services.settings import blob_mounting_enabled
+from stiva.services.templates import repository_for_push
 from stiva.services.uploads import mount_blob
+
+
+def push_repository(session: Session, req: OciRequest) -> m.Repository:
+    """The repository a push starting here writes to: existing, or created by CREATE_ON_PUSH.
+
+    Creating one also needs `ecr:CreateRepository` on it, besides the endpoint's own action.
+    """
+
+    def authorize_create() -> None:
+        authorize(
+            req.principal,
+            "ecr:CreateRepository",
+            account_id=req.account_id,
+            resource=req.repository_arn,
+        )
+
+    return repository_for_push(
+        session, account_id=req.account_id, name=req.name, authorize_create=authorize_create
+    )
 
 
 def _upload_headers(req: OciRequest, upload_id: str, size: int) -> dict[str, str]:
@@ -45,7 +67,7 @@ async def start_upload(req: OciRequest) -> Response:
     digest = Digest.parse(query["digest"]) if "digest" in query else None
 
     def start(session: Session) -> str:
-        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        repo = push_repository(session, req)
         return req.ctx.uploads.start(session, repository_id=repo.id)
 
     upload_id = await req.write(start)
@@ -57,7 +79,11 @@ async def start_upload(req: OciRequest) -> Response:
 
 
 async def _try_mount(req: OciRequest, mount: str, source: str) -> Digest | None:
-    """Mount a blob from another repository of this registry when allowed; else None."""
+    """Mount a blob from another repository of this registry when allowed; else None.
+
+    None (the client then uploads the blob) when the account setting BLOB_MOUNTING is DISABLED,
+    the pusher may not read the source, or the source lacks the blob.
+    """
     try:
         digest = Digest.parse(mount)
         source_name = parse_name(source)
@@ -70,10 +96,12 @@ async def _try_mount(req: OciRequest, mount: str, source: str) -> Digest | None:
         return None
 
     def mount_from(session: Session) -> Digest | None:
-        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        if not blob_mounting_enabled(session, account_id=req.account_id):
+            return None
         origin = find_repository(session, account_id=req.account_id, name=source_name)
         if origin is None:
             return None
+        repo = push_repository(session, req)
         size = mount_blob(
             session, repository_id=repo.id, source_repository_id=origin.id, digest=digest
         )
