@@ -1,4 +1,4 @@
-"""Images as ECR's control plane sees them: list, describe, get, put, delete, archive, referrers.
+"""Images as ECR's control plane sees them: list, describe, get, put, delete.
 
 An image is a manifest in a repository (an index's children are images of their own, usually
 untagged); its tags are the image tags pointing at it. Its status is ACTIVE, or ARCHIVED after
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from stiva.errors import (
     DigestMismatch,
     ImageAlreadyExists,
-    ImageStorageClassUpdateNotSupported,
     InvalidDigest,
     InvalidParameter,
     InvalidTag,
@@ -31,11 +30,10 @@ from stiva.oci import mediatypes as mt
 from stiva.oci.digest import Digest
 from stiva.oci.names import is_tag
 from stiva.services import manifests
-from stiva.services.manifests import ACTIVE, ARCHIVED, Referrer
+from stiva.services.manifests import ACTIVE
 from stiva.services.pagination import decode_token, encode_token
 
 DEFAULT_PAGE = 100  # ListImages / DescribeImages without maxResults
-DEFAULT_REFERRERS_PAGE = 20  # ListImageReferrers without maxResults (the model's documentation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +95,7 @@ def _with_status(image_status: str) -> ColumnElement[bool]:
     return true() if image_status == "ANY" else m.Manifest.image_status == image_status
 
 
-def _position(token: str, key: bytes, kind: str, repository_id: int) -> dict[str, Any]:
+def token_position(token: str, key: bytes, kind: str, repository_id: int) -> dict[str, Any]:
     position = decode_token(token, key, kind=kind)
     if position.get("repository") != repository_id:
         raise InvalidParameter(
@@ -119,7 +117,7 @@ def list_images(
     """One entry per tag, an untagged image once by digest only; pages count entries."""
     after, after_tag = 0, ""
     if next_token:
-        position = _position(next_token, key, "list-images", repository_id)
+        position = token_position(next_token, key, "list-images", repository_id)
         after, after_tag = int(position["after"]), str(position["tag"])
     tag = func.coalesce(m.ImageTag.name, "")
     query = (
@@ -156,7 +154,7 @@ def _page_of_manifests(
 ) -> tuple[list[int], str | None]:
     after = 0
     if next_token:
-        after = int(_position(next_token, key, "describe-images", repository_id)["after"])
+        after = int(token_position(next_token, key, "describe-images", repository_id)["after"])
     query = select(m.Manifest.id).where(
         m.Manifest.repository_id == repository_id,
         m.Manifest.id > after,
@@ -230,7 +228,7 @@ def describe_images(
             )
         found: list[int] = []
         for image_id in image_ids:
-            manifest_id = _find(session, repository.id, image_id)
+            manifest_id = find_image(session, repository.id, image_id)
             if manifest_id is None:
                 raise image_not_found(image_id, repository)
             if manifest_id not in found:
@@ -251,7 +249,7 @@ def describe_images(
 # --- finding one image ---------------------------------------------------------------------
 
 
-def _find(session: Session, repository_id: int, image_id: ImageId) -> int | None:
+def find_image(session: Session, repository_id: int, image_id: ImageId) -> int | None:
     """The manifest an image id names, or None. Both given: they must agree."""
     query = select(m.Manifest.id).where(m.Manifest.repository_id == repository_id)
     if image_id.digest is not None:
@@ -263,7 +261,7 @@ def _find(session: Session, repository_id: int, image_id: ImageId) -> int | None
     return session.scalar(query)
 
 
-def _check_id(image_id: ImageId) -> ImageFailure | None:
+def check_image_id(image_id: ImageId) -> ImageFailure | None:
     if image_id.digest is None and image_id.tag is None:
         return ImageFailure(
             image_id,
@@ -289,7 +287,7 @@ def _check_id(image_id: ImageId) -> ImageFailure | None:
 
 def _not_found(session: Session, repository_id: int, image_id: ImageId) -> ImageFailure:
     if image_id.digest is not None and image_id.tag is not None:
-        tag_only = _find(session, repository_id, ImageId(tag=image_id.tag))
+        tag_only = find_image(session, repository_id, ImageId(tag=image_id.tag))
         if tag_only is not None:
             return ImageFailure(
                 image_id,
@@ -302,8 +300,8 @@ def _not_found(session: Session, repository_id: int, image_id: ImageId) -> Image
 def _get_one(
     session: Session, repository_id: int, image_id: ImageId, accepted: Sequence[str] | None
 ) -> FoundImage | ImageFailure:
-    problem = _check_id(image_id)
-    manifest_id = None if problem else _find(session, repository_id, image_id)
+    problem = check_image_id(image_id)
+    manifest_id = None if problem else find_image(session, repository_id, image_id)
     if problem is not None or manifest_id is None:
         return problem or _not_found(session, repository_id, image_id)
     row = session.get(m.Manifest, manifest_id)
@@ -446,7 +444,7 @@ def batch_delete_image(
     deleted: list[ImageId] = []
     failures: list[ImageFailure] = []
     for image_id in image_ids:
-        result = _check_id(image_id) or _delete_one(session, repository, image_id)
+        result = check_image_id(image_id) or _delete_one(session, repository, image_id)
         if isinstance(result, ImageFailure):
             failures.append(result)
         else:
@@ -457,7 +455,7 @@ def batch_delete_image(
 def _delete_one(
     session: Session, repository: m.Repository, image_id: ImageId
 ) -> list[ImageId] | ImageFailure:
-    manifest_id = _find(session, repository.id, image_id)
+    manifest_id = find_image(session, repository.id, image_id)
     if manifest_id is None:
         return _not_found(session, repository.id, image_id)
     digest = session.scalar(select(m.Manifest.digest).where(m.Manifest.id == manifest_id))
@@ -480,123 +478,3 @@ def _delete_one(
         return ImageFailure(image_id, "ImageReferencedByManifestList", reason)
     tags = manifests.delete_manifest(session, repository=repository, digest=Digest.parse(digest))
     return [ImageId(digest, tag) for tag in tags] or [ImageId(digest)]
-
-
-# --- storage class -------------------------------------------------------------------------
-
-
-def update_image_storage_class(
-    session: Session,
-    *,
-    repository: m.Repository,
-    image_id: ImageId,
-    target: str,
-    now: datetime,
-) -> tuple[ImageId, str]:
-    """Archive (ARCHIVE) or restore (STANDARD) an image and what goes with it; its new status.
-
-    Restoring is immediate (ACTIVE, lastActivatedAt now): Stiva keeps archived images on the
-    same storage, so there is nothing to wait for, where ECR answers ACTIVATING for up to 20
-    minutes.
-    """
-    problem = _check_id(image_id)
-    if problem is not None:
-        raise InvalidParameter(problem.reason)
-    manifest_id = _find(session, repository.id, image_id)
-    row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
-    if row is None:
-        raise image_not_found(image_id, repository)
-    archiving = target == "ARCHIVE"
-    _check_storage_class_update(session, repository, row, archiving=archiving)
-    members = manifests.storage_class_closure(
-        session, repository_id=repository.id, manifest_id=row.id, archiving=archiving
-    )
-    status = ARCHIVED if archiving else ACTIVE
-    manifests.set_storage_status(session, manifest_ids=members, status=status, now=now)
-    return ImageId(row.digest, image_id.tag), status
-
-
-def _check_storage_class_update(
-    session: Session, repository: m.Repository, row: m.Manifest, *, archiving: bool
-) -> None:
-    where = f"The image with digest '{row.digest}' in the repository with name '{repository.name}'"
-    if not archiving:
-        if row.image_status == ACTIVE:
-            raise ImageStorageClassUpdateNotSupported(f"{where} is not archived")
-        return
-    if row.image_status != ACTIVE:
-        raise ImageStorageClassUpdateNotSupported(f"{where} is already archived")
-    parent = session.scalar(
-        select(m.Manifest.digest)
-        .join(m.ManifestChild, m.ManifestChild.parent_id == m.Manifest.id)
-        .where(
-            m.Manifest.repository_id == repository.id,
-            m.Manifest.image_status == ACTIVE,
-            m.ManifestChild.child_digest == row.digest,
-        )
-        .limit(1)
-    )
-    if parent is not None:
-        raise ImageStorageClassUpdateNotSupported(
-            f"{where} is part of the image index '{parent}'; archive the index instead"
-        )
-    if row.subject_digest is not None and _is_active(session, repository.id, row.subject_digest):
-        raise ImageStorageClassUpdateNotSupported(
-            f"{where} is an artifact of the image '{row.subject_digest}'; artifacts are archived "
-            "and restored with their subject image"
-        )
-
-
-def _is_active(session: Session, repository_id: int, digest: str) -> bool:
-    status = session.scalar(
-        select(m.Manifest.image_status).where(
-            m.Manifest.repository_id == repository_id, m.Manifest.digest == digest
-        )
-    )
-    return status == ACTIVE
-
-
-# --- referrers -----------------------------------------------------------------------------
-
-
-def list_image_referrers(
-    session: Session,
-    *,
-    repository_id: int,
-    subject: str,
-    artifact_types: Sequence[str],
-    artifact_status: str,
-    max_results: int,
-    next_token: str | None,
-    key: bytes,
-) -> tuple[list[Referrer], str | None]:
-    """ListImageReferrers: the artifacts whose `subject` is the digest given, in push order."""
-    try:
-        subject = str(Digest.parse(subject))
-    except InvalidDigest:
-        raise InvalidParameter(
-            "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: "
-            "'must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+''"
-        ) from None
-    after = 0
-    if next_token:
-        position = _position(next_token, key, "image-referrers", repository_id)
-        if position.get("subject") != subject:
-            raise InvalidParameter(
-                "Invalid parameter at 'nextToken': the token belongs to another subject image"
-            )
-        after = int(position["after"])
-    found = manifests.page_referrers(
-        session,
-        repository_id=repository_id,
-        subject=subject,
-        artifact_types=artifact_types,
-        statuses=None if artifact_status == "ANY" else [artifact_status],
-        after_id=after,
-        limit=max_results + 1,
-    )
-    if len(found) <= max_results:
-        return found, None
-    found = found[:max_results]
-    position = {"kind": "image-referrers", "repository": repository_id, "subject": subject}
-    return found, encode_token({**position, "after": found[-1].id}, key)

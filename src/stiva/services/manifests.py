@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from stiva.errors import (
@@ -221,20 +222,30 @@ def _check_children(
     return [(digest, image_size, status) for digest, (_s, image_size, status) in rows.items()]
 
 
+def _existing(session: Session, repository_id: int, digest: str) -> tuple[int, str] | None:
+    row = session.execute(
+        select(m.Manifest.id, m.Manifest.image_status).where(
+            m.Manifest.repository_id == repository_id, m.Manifest.digest == digest
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def _store(
     session: Session, repository_id: int, manifest: Manifest, child_sizes: list[int]
 ) -> tuple[int, str]:
-    """Store the manifest unless it is there already: (its id, its status before this push)."""
-    existing = session.execute(
-        select(m.Manifest.id, m.Manifest.image_status).where(
-            m.Manifest.repository_id == repository_id, m.Manifest.digest == str(manifest.digest)
-        )
-    ).first()
+    """Store the manifest unless it is there already: (its id, its status before this push).
+
+    Two pushes of the same manifest may race (PostgreSQL runs them concurrently): the insert
+    runs in a savepoint, and the loser of the unique constraint takes the winner's row.
+    """
+    digest = str(manifest.digest)
+    existing = _existing(session, repository_id, digest)
     if existing is not None:
-        return existing[0], existing[1]
+        return existing
     row = m.Manifest(
         repository_id=repository_id,
-        digest=str(manifest.digest),
+        digest=digest,
         media_type=manifest.media_type,
         artifact_type=manifest.artifact_type,
         config_media_type=manifest.config.media_type if manifest.config else None,
@@ -245,8 +256,14 @@ def _store(
         content=manifest.raw,
         image_status=ACTIVE,
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raced = _existing(session, repository_id, digest)
+        assert raced is not None
+        return raced
     blob_digests = {str(d.digest) for d in manifest.blob_references()}
     session.add_all(m.ManifestBlob(manifest_id=row.id, digest=d) for d in blob_digests)
     child_digests = {str(d.digest) for d in manifest.manifests}
@@ -257,8 +274,16 @@ def _store(
 def _move_tag(session: Session, repository: m.Repository, tag: str, manifest_id: int) -> None:
     current = session.get(m.ImageTag, (repository.id, tag))
     if current is None:
-        session.add(m.ImageTag(repository_id=repository.id, name=tag, manifest_id=manifest_id))
-        return
+        try:
+            with session.begin_nested():
+                session.add(
+                    m.ImageTag(repository_id=repository.id, name=tag, manifest_id=manifest_id)
+                )
+                session.flush()
+            return
+        except IntegrityError:  # a concurrent push created the tag first: move it as usual
+            current = session.get(m.ImageTag, (repository.id, tag), populate_existing=True)
+            assert current is not None
     if current.manifest_id == manifest_id:
         return
     check_tag_move(repository, tag)

@@ -8,6 +8,7 @@ from typing import Any
 from stiva.api.ecr import shapes
 from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
+from stiva.services import archive, referrers
 from stiva.services import images as svc
 from stiva.services.authorization import authorize
 from stiva.services.manifests import Referrer
@@ -29,27 +30,6 @@ def _filter(call: EcrCall) -> tuple[str, str]:
     """(tagStatus, imageStatus) of ListImages / DescribeImages: ANY and ACTIVE by default."""
     given = call.params.get("filter", {})
     return given.get("tagStatus", "ANY"), given.get("imageStatus", "ACTIVE")
-
-
-def _image_detail(detail: svc.ImageDetail, call: EcrCall, repository_name: str) -> dict[str, Any]:
-    optional = {
-        "imageTags": detail.tags,
-        "artifactMediaType": detail.artifact_media_type,
-        "lastRecordedPullTime": detail.last_pulled_at,
-        "subjectManifestDigest": detail.subject_digest,
-        "lastArchivedAt": detail.last_archived_at,
-        "lastActivatedAt": detail.last_activated_at,
-    }
-    return {
-        "registryId": call.account_id,
-        "repositoryName": repository_name,
-        "imageDigest": detail.digest,
-        "imageSizeInBytes": detail.size,
-        "imagePushedAt": detail.pushed_at,
-        "imageManifestMediaType": detail.media_type,
-        "imageStatus": detail.status,
-        **{k: v for k, v in optional.items() if v},
-    }
 
 
 def list_images(session: Session, call: EcrCall) -> dict[str, Any]:
@@ -80,7 +60,14 @@ def describe_images(session: Session, call: EcrCall) -> dict[str, Any]:
         next_token=call.params.get("nextToken"),
         key=call.ctx.keys.pagination,
     )
-    return _paged("imageDetails", [_image_detail(d, call, repo.name) for d in details], token)
+    return _paged(
+        "imageDetails",
+        [
+            shapes.image_detail(d, registry_id=call.account_id, repository_name=repo.name)
+            for d in details
+        ],
+        token,
+    )
 
 
 def batch_get_image(session: Session, call: EcrCall) -> dict[str, Any]:
@@ -181,13 +168,13 @@ def _referrer(ref: Referrer) -> dict[str, Any]:
 def list_image_referrers(session: Session, call: EcrCall) -> dict[str, Any]:
     repo = get_repository(session, account_id=call.account_id, name=call.repository_name)
     given = call.params.get("filter", {})
-    found, token = svc.list_image_referrers(
+    found, token = referrers.list_image_referrers(
         session,
         repository_id=repo.id,
         subject=call.params["subjectId"]["imageDigest"],
         artifact_types=given.get("artifactTypes", []),
         artifact_status=given.get("artifactStatus", "ACTIVE"),
-        max_results=call.params.get("maxResults", svc.DEFAULT_REFERRERS_PAGE),
+        max_results=call.params.get("maxResults", referrers.DEFAULT_REFERRERS_PAGE),
         next_token=call.params.get("nextToken"),
         key=call.ctx.keys.pagination,
     )
@@ -197,7 +184,7 @@ def list_image_referrers(session: Session, call: EcrCall) -> dict[str, Any]:
 def update_image_storage_class(session: Session, call: EcrCall) -> dict[str, Any]:
     repo = get_repository(session, account_id=call.account_id, name=call.repository_name)
     raw = call.params["imageId"]
-    image_id, status = svc.update_image_storage_class(
+    image_id, status = archive.update_image_storage_class(
         session,
         repository=repo,
         image_id=svc.ImageId(raw.get("imageDigest"), raw.get("imageTag")),

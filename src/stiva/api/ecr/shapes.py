@@ -50,21 +50,22 @@ def image_id(value: ImageId) -> dict[str, str]:
 
 
 def image_detail(detail: ImageDetail, *, registry_id: str, repository_name: str) -> dict[str, Any]:
-    shape: dict[str, Any] = {
+    """An `imageDetails` entry; optional members only when Stiva knows them."""
+    optional = {
+        "imageTags": detail.tags,
+        "artifactMediaType": detail.artifact_media_type,
+        "lastRecordedPullTime": detail.last_pulled_at,
+        "subjectManifestDigest": detail.subject_digest,
+        "lastArchivedAt": detail.last_archived_at,
+        "lastActivatedAt": detail.last_activated_at,
+    }
+    return {
         "registryId": registry_id,
         "repositoryName": repository_name,
         "imageDigest": detail.digest,
         "imageSizeInBytes": detail.size,
         "imagePushedAt": detail.pushed_at,
         "imageManifestMediaType": detail.media_type,
-        "imageStatus": "ACTIVE",
+        "imageStatus": detail.status,
+        **{k: v for k, v in optional.items() if v},
     }
-    if detail.tags:
-        shape["imageTags"] = detail.tags
-    if detail.artifact_media_type:
-        shape["artifactMediaType"] = detail.artifact_media_type
-    if detail.last_pulled_at:
-        shape["lastRecordedPullTime"] = detail.last_pulled_at
-    if detail.subject_digest:
-        shape["subjectManifestDigest"] = detail.subject_digest
-    return shape
