@@ -34,6 +34,7 @@ class TokenClaims:
     access_key_id: str
     issued_at: int  # epoch seconds
     expires_at: int  # epoch seconds
+    kind: str = "user"  # root | user | assumed-role
 
     @property
     def expires(self) -> datetime:

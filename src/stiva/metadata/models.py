@@ -11,7 +11,11 @@ Portable by construction: one naming convention for constraints, UTC timestamps 
                                ├─ tags ── manifests
                                └─ uploads                  (blob uploads in progress)
     accounts ─┬─ account_settings, registry_policies, pull_time_exclusions
-              └─ repository_creation_templates
+              ├─ repository_creation_templates
+              ├─ iam_groups ── iam_group_members ── iam_users
+              ├─ iam_roles ── role_sessions
+              └─ iam_managed_policies
+    iam_inline_policies, iam_policy_attachments       (owned by a user, group or role)
     deployment_secrets                                      (keys every node shares)
 """
 
@@ -82,6 +86,8 @@ class Account(Base):
 
 
 class IamUser(Base):
+    """An IAM user; the row with `is_root` is the account's root principal (`...:root`)."""
+
     __tablename__ = "iam_users"
     __table_args__ = (UniqueConstraint("account_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,15 +95,110 @@ class IamUser(Base):
     name: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(32), unique=True)
     path: Mapped[str] = mapped_column(String(512), default="/")
+    is_root: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AccessKey(Base):
     __tablename__ = "access_keys"
     access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    secret_access_key: Mapped[str] = mapped_column(String(64))
+    # the secret, encrypted (see services/secrets.py); SigV4 needs it back to recompute signatures
+    secret_access_key: Mapped[str] = mapped_column(String(256))
     user_id: Mapped[int] = mapped_column(ForeignKey("iam_users.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="Active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_service: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_used_region: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class IamGroup(Base):
+    __tablename__ = "iam_groups"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    group_id: Mapped[str] = mapped_column(String(32), unique=True)
+    path: Mapped[str] = mapped_column(String(512), default="/")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IamGroupMember(Base):
+    __tablename__ = "iam_group_members"
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("iam_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("iam_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IamRole(Base):
+    __tablename__ = "iam_roles"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    role_id: Mapped[str] = mapped_column(String(32), unique=True)
+    path: Mapped[str] = mapped_column(String(512), default="/")
+    trust_policy: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    max_session_duration: Mapped[int] = mapped_column(Integer, default=3600)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IamInlinePolicy(Base):
+    """A policy embedded in one user, group or role (PutUserPolicy, PutRolePolicy, ...)."""
+
+    __tablename__ = "iam_inline_policies"
+    __table_args__ = (UniqueConstraint("owner_kind", "owner_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(String(8))  # user | group | role
+    owner_id: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IamManagedPolicy(Base):
+    """A customer managed policy (CreatePolicy); AWS managed policies are built into the code."""
+
+    __tablename__ = "iam_managed_policies"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    policy_id: Mapped[str] = mapped_column(String(32), unique=True)
+    path: Mapped[str] = mapped_column(String(512), default="/")
+    arn: Mapped[str] = mapped_column(String(2048), unique=True)
+    description: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    document: Mapped[str] = mapped_column(Text)
+    default_version_id: Mapped[str] = mapped_column(String(16), default="v1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IamPolicyAttachment(Base):
+    """A managed policy (customer or AWS, by ARN) attached to a user, group or role."""
+
+    __tablename__ = "iam_policy_attachments"
+    owner_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # user | group | role
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_arn: Mapped[str] = mapped_column(String(2048), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoleSession(Base):
+    """Temporary credentials issued by STS AssumeRole."""
+
+    __tablename__ = "role_sessions"
+    access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_access_key: Mapped[str] = mapped_column(String(256))  # encrypted like access keys
+    session_token_sha256: Mapped[str] = mapped_column(String(64))
+    role_id: Mapped[int] = mapped_column(ForeignKey("iam_roles.id", ondelete="CASCADE"), index=True)
+    session_name: Mapped[str] = mapped_column(String(64))
+    source_identity: Mapped[str | None] = mapped_column(String(2048), nullable=True)  # caller ARN
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -20,12 +20,20 @@ _KEY_ALPHABET = string.ascii_uppercase + "234567"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: an IAM user of an account, identified by one of its access keys."""
+    """Who is calling, identified by one of its access keys.
+
+    `kind` is "root" (the account itself, `...:root`), "user" (an IAM user) or "assumed-role" (an
+    STS role session, `arn:aws:sts::<account>:assumed-role/<role>/<session>`). `user_id` is AWS's
+    unique id (`aws:userid`): the account id for root, `AIDA...` for a user, `AROA...:<session>`
+    for a role session. `expires_at` (epoch seconds) bounds temporary credentials.
+    """
 
     arn: str
     account_id: str
     user_id: str
     access_key_id: str
+    kind: str = "user"
+    expires_at: int | None = None
 
     @property
     def name(self) -> str:

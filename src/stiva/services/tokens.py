@@ -23,14 +23,19 @@ class AuthorizationData:
 def get_authorization_token(
     principal: Principal, *, key: bytes, deployment: Deployment, now: datetime
 ) -> AuthorizationData:
+    """A 12-hour registry token naming `principal` (never outliving temporary credentials)."""
     issued = int(now.timestamp())
+    expires = issued + int(token.TOKEN_LIFETIME.total_seconds())
+    if principal.expires_at is not None:
+        expires = min(expires, principal.expires_at)
     claims = token.TokenClaims(
         principal_arn=principal.arn,
         account_id=principal.account_id,
         user_id=principal.user_id,
         access_key_id=principal.access_key_id,
         issued_at=issued,
-        expires_at=issued + int(token.TOKEN_LIFETIME.total_seconds()),
+        expires_at=expires,
+        kind=principal.kind,
     )
     return AuthorizationData(
         authorization_token=token.authorization_token(token.mint_password(claims, key)),
@@ -51,6 +56,8 @@ def _verified(header: str, keys: tuple[bytes, ...]) -> tuple[Principal, int]:
         account_id=claims.account_id,
         user_id=claims.user_id,
         access_key_id=claims.access_key_id,
+        kind=claims.kind,
+        expires_at=claims.expires_at,
     )
     return principal, claims.expires_at
 
