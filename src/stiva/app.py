@@ -30,6 +30,7 @@ from stiva.metadata.migrate import upgrade
 from stiva.services import downloads, identity
 from stiva.services.context import Keys, RegistryContext
 from stiva.services.deployment import Deployment
+from stiva.services.secrets import SecretBox, load_key
 from stiva.services.uploads import Uploads
 from stiva.storage.base import Storage
 from stiva.storage.filesystem import FilesystemDriver
@@ -65,20 +66,28 @@ def write_credentials(path: Path, result: identity.BootstrapResult, region: str)
     path.chmod(0o600)
 
 
+def open_secrets(settings: Settings) -> SecretBox:
+    return SecretBox(load_key(settings.auth.secret_key, settings.data_dir))
+
+
 def prepare(settings: Settings) -> Prepared:
     """Create the data directory, migrate the schema, bootstrap the first account if needed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    box = open_secrets(settings)
     db = Database(settings.database_url)
     try:
         upgrade(db.engine)
         with db.write() as session:
-            result = identity.bootstrap(session, account_id=settings.account_id)
+            sealed = identity.seal_stored_secrets(session, box)
+            result = identity.bootstrap(session, box, account_id=settings.account_id)
             identity.ensure_key(session, identity.TOKEN_KEY)
             identity.ensure_key(session, identity.PAGINATION_KEY)
             identity.ensure_key(session, downloads.DOWNLOAD_KEY)
             default = identity.default_account(session)
     finally:
         db.dispose()
+    if sealed:
+        log.info("sealed %d access-key secrets stored in clear by an earlier release", sealed)
     if settings.account_id and default != settings.account_id and result is None:
         log.warning(
             "--account-id %s ignored: this deployment was bootstrapped with account %s",
@@ -117,16 +126,17 @@ def build_context(settings: Settings) -> RegistryContext:
         deployment=deployment,
         keys=keys,
         clock_skew_seconds=settings.auth.clock_skew_seconds,
+        secrets=open_secrets(settings),
     )
 
 
-async def _flush_pulls(ctx: RegistryContext, interval: float) -> None:
+async def _flush_recorders(ctx: RegistryContext, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(ctx.pulls.flush, ctx.db)
+            await asyncio.to_thread(ctx.flush)
         except Exception:
-            log.exception("recording pull times failed; will retry")
+            log.exception("recording pull times / key use failed; will retry")
 
 
 async def _healthz(request: Request) -> Response:
@@ -138,14 +148,16 @@ def create_app(settings: Settings, ctx: RegistryContext | None = None) -> Starle
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_flush_pulls(context, settings.registry.pull_time_flush_seconds))
+        task = asyncio.create_task(
+            _flush_recorders(context, settings.registry.pull_time_flush_seconds)
+        )
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await asyncio.to_thread(context.pulls.flush, context.db)
+            await asyncio.to_thread(context.flush)
             context.db.dispose()
 
     app = Starlette(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -113,8 +114,6 @@ def check_config(file: Path) -> None:
     except ConfigError as exc:
         click.echo(exc.message, err=True)
         sys.exit(1)
-    import json
-
     click.echo(f"{file}: valid")
     click.echo(json.dumps(settings.redacted(), indent=2))
 
@@ -126,3 +125,49 @@ def ecr_coverage() -> None:
     from stiva.api.ecr.model import EcrModel
 
     click.echo(coverage_markdown(EcrModel.load()), nl=False)
+
+
+@main.group()
+def admin() -> None:
+    """Administer accounts (works while the server runs)."""
+
+
+def _admin_options(command: click.decorators.FC) -> click.decorators.FC:
+    command = click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path),
+        envvar="STIVA_CONFIG",
+        help="TOML configuration file.",
+    )(command)
+    return click.option(
+        "--data-dir", type=click.Path(path_type=Path), help="Data directory [STIVA_DATA_DIR]."
+    )(command)
+
+
+@admin.command("create-account")
+@_admin_options
+@click.option("--account-id", help="The new account's 12-digit id (generated when absent).")
+def create_account(config: Path | None, data_dir: Path | None, account_id: str | None) -> None:
+    """Create an account; print its root credential as JSON (shown once)."""
+    from stiva.admin import create_account as create
+
+    settings = _settings(config, {"data_dir": data_dir})
+    try:
+        result = create(settings, account_id=account_id)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(json.dumps(result))
+
+
+@admin.command("list-accounts")
+@_admin_options
+def list_accounts(config: Path | None, data_dir: Path | None) -> None:
+    """Print the accounts as JSON."""
+    from stiva.admin import list_accounts as listing
+
+    settings = _settings(config, {"data_dir": data_dir})
+    try:
+        click.echo(json.dumps(listing(settings), indent=2))
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None

@@ -48,6 +48,11 @@ class RegistryConfig(_Section):
 
 class AuthConfig(_Section):
     clock_skew_seconds: int = Field(default=900, ge=1, le=3600)
+    secret_key: str | None = Field(
+        default=None,
+        description="base64 of 32 bytes sealing access-key secrets at rest; "
+        "default: <data_dir>/secret.key (share one key across nodes)",
+    )
 
 
 class ServerConfig(_Section):
@@ -130,6 +135,8 @@ class Settings(_Section):
 
     def redacted(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
+        if data["auth"]["secret_key"]:
+            data["auth"]["secret_key"] = "***"  # noqa: S105 - the redaction mark
         url = data["database"]["url"]
         if url and "@" in url:
             data["database"]["url"] = re.sub(r"//[^@/]*@", "//***@", url)

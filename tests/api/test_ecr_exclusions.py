@@ -73,7 +73,7 @@ def test_exclusions_belong_to_one_registry(registry: InProcessRegistry) -> None:
     registry.ecr_ok("RegisterPullTimeUpdateExclusion", principalArn=arn("123456789012", "r"))
     ctx = registry.client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.db.write() as session:
-        other = identity.create_account(session, account_id="999988887777")
+        other = identity.create_account(session, ctx.secrets, account_id="999988887777")
     registry.access_key_id, registry.secret_access_key = (
         other.access_key_id,
         other.secret_access_key,

@@ -165,7 +165,7 @@ def test_other_accounts_are_refused_on_both_surfaces(registry: InProcessRegistry
     registry.create_repository("private")
     ctx = registry.client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.db.write() as session:
-        other = identity.create_account(session, account_id="999988887777")
+        other = identity.create_account(session, ctx.secrets, account_id="999988887777")
     registry.access_key_id, registry.secret_access_key = (
         other.access_key_id,
         other.secret_access_key,

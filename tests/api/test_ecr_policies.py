@@ -410,7 +410,7 @@ def test_policies_and_settings_belong_to_one_account(registry: InProcessRegistry
     registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="ENABLED")
     ctx = registry.client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.db.write() as session:
-        other = identity.create_account(session, account_id="999988887777")
+        other = identity.create_account(session, ctx.secrets, account_id="999988887777")
     registry.access_key_id, registry.secret_access_key = (
         other.access_key_id,
         other.secret_access_key,

@@ -78,9 +78,9 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 def test_redacted_hides_database_password() -> None:
     settings = load_settings(
-        overrides={"database": {"url": "postgresql+psycopg://u:secret@db/stiva"}}
+        overrides={"database": {"url": "postgresql+psycopg://u:hunter2-db-password@db/stiva"}}
     )
-    assert "secret" not in str(settings.redacted())
+    assert "hunter2-db-password" not in str(settings.redacted())
 
 
 def test_check_config_command(tmp_path: Path) -> None:
@@ -123,3 +123,10 @@ def test_registry_domain_from_env_and_validated() -> None:
     )
     with pytest.raises(ConfigError, match="registry_domain"):
         load_settings(overrides={"registry_domain": "not a domain"})
+
+
+def test_redacted_hides_the_secret_key() -> None:
+    key = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
+    settings = load_settings(env={"STIVA_AUTH_SECRET_KEY": key})
+    assert settings.auth.secret_key == key
+    assert key not in str(settings.redacted())

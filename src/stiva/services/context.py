@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from stiva.metadata.database import Database
 from stiva.services.deployment import Deployment
 from stiva.services.pulls import PullRecorder
+from stiva.services.secrets import SecretBox
 from stiva.services.uploads import Uploads
+from stiva.services.usage import KeyUsageRecorder
 from stiva.storage.base import Storage
 
 
@@ -29,7 +31,14 @@ class RegistryContext:
     deployment: Deployment
     keys: Keys
     clock_skew_seconds: int
+    secrets: SecretBox
     pulls: PullRecorder = field(default_factory=PullRecorder)
+    key_usage: KeyUsageRecorder = field(default_factory=KeyUsageRecorder)
+
+    def flush(self) -> None:
+        """Write what the recorders noted (pull times, key last use)."""
+        self.pulls.flush(self.db)
+        self.key_usage.flush(self.db)
 
     @staticmethod
     def now() -> datetime:

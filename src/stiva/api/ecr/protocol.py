@@ -7,11 +7,10 @@ them (the `__type` must equal the model's exception shape name for `client.excep
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,11 +21,11 @@ from stiva.api.ecr.call import EcrCall, Operation
 from stiva.api.ecr.errors import classify, extra_members
 from stiva.api.ecr.model import EcrModel, RequestValidationError
 from stiva.api.ecr.operations import NOT_YET, OPERATIONS
+from stiva.api.signing import verify_request
 from stiva.errors import StivaError
 from stiva.iam import sigv4
 from stiva.services.authorization import authorize
 from stiva.services.context import RegistryContext
-from stiva.services.identity import Principal, lookup_access_key
 from stiva.storage.driver import StorageError
 
 log = logging.getLogger(__name__)
@@ -72,38 +71,6 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _verify(request: Request, body: bytes, ctx: RegistryContext, service: str) -> Principal:
-    found: dict[str, Principal] = {}
-
-    def lookup(access_key_id: str) -> sigv4.Credential | None:
-        with ctx.db.read() as session:
-            result = lookup_access_key(session, access_key_id)
-        if result is None:
-            return None
-        found["principal"] = result[1]
-        return result[0]
-
-    sigv4.verify(
-        sigv4.SignedRequest(
-            method=request.method,
-            path=request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0],
-            query_string=request.scope.get("query_string", b"").decode("latin-1"),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
-            body_sha256=hashlib.sha256(body).hexdigest(),
-        ),
-        lookup=lookup,
-        region=ctx.deployment.region,
-        service=service,
-        now=ctx.now(),
-        max_skew=_skew(ctx),
-    )
-    return found["principal"]
-
-
-def _skew(ctx: RegistryContext) -> timedelta:
-    return timedelta(seconds=ctx.clock_skew_seconds)
-
-
 def _operation(target: str | None, model: EcrModel) -> tuple[str, Operation]:
     prefix = model.target_prefix + "."
     if not target or not target.startswith(prefix):
@@ -142,7 +109,7 @@ async def handle(request: Request) -> Response:
     request_id = str(uuid.uuid4())
     try:
         body = await _body(request)
-        principal = await run_in_threadpool(_verify, request, body, ctx, "ecr")
+        principal = await run_in_threadpool(verify_request, request, body, ctx, service="ecr")
         name, operation = _operation(request.headers.get("x-amz-target"), model)
         params = model.validate_input(name, _params(body))
         call = EcrCall(ctx, principal, params, operation.account_for(params, principal.account_id))
