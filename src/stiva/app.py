@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from stiva.api import dispatch
 from stiva.api.ecr.model import EcrModel
-from stiva.api.ecr.protocol import handle as ecr_handle
 from stiva.api.oci.router import METHODS
 from stiva.api.oci.router import dispatch as oci_dispatch
 from stiva.config import Settings
@@ -28,6 +28,7 @@ from stiva.errors import ConfigError
 from stiva.metadata.database import Database
 from stiva.metadata.migrate import upgrade
 from stiva.services import downloads, identity
+from stiva.services.authorization import Authorizer
 from stiva.services.context import Keys, RegistryContext
 from stiva.services.deployment import Deployment
 from stiva.services.secrets import SecretBox, load_key
@@ -127,6 +128,7 @@ def build_context(settings: Settings) -> RegistryContext:
         keys=keys,
         clock_skew_seconds=settings.auth.clock_skew_seconds,
         secrets=open_secrets(settings),
+        authorizer=Authorizer(db),
     )
 
 
@@ -162,7 +164,7 @@ def create_app(settings: Settings, ctx: RegistryContext | None = None) -> Starle
 
     app = Starlette(
         routes=[
-            Route("/", ecr_handle, methods=["POST"]),
+            Route("/", dispatch.endpoint(), methods=["POST"]),
             Route("/healthz", _healthz, methods=["GET"]),
             Route("/v2", oci_dispatch, methods=METHODS),
             Route("/v2/{rest:path}", oci_dispatch, methods=METHODS),

@@ -9,7 +9,6 @@ import pytest
 
 from stiva.api.ecr.operations import OPERATIONS
 from stiva.metadata import models as m
-from stiva.services import authorization
 from tests.support.registry import InProcessRegistry
 
 FILTERS = [
@@ -513,19 +512,24 @@ def test_blob_mounting_refused_when_the_setting_row_says_so(registry: InProcessR
     assert _mount(registry, "dst", digest, "src") == 202
 
 
-def test_mount_needs_read_access_to_the_source(
-    registry: InProcessRegistry, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_mount_needs_read_access_to_the_source(registry: InProcessRegistry) -> None:
     registry.create_repository("private")
     registry.create_repository("mine")
+    registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="ENABLED")
     digest = registry.push_blob("private", b"secret layer", registry.auth)
-    allowed = authorization.is_allowed
-
-    def deny_reads(principal: Any, action: str, *, account_id: str, resource: str) -> bool:
-        if action == "ecr:GetDownloadUrlForLayer":
-            return False
-        return allowed(principal, action, account_id=account_id, resource=resource)
-
-    monkeypatch.setattr(authorization, "is_allowed", deny_reads)
-    monkeypatch.setattr("stiva.api.oci.uploads.is_allowed", deny_reads)
-    assert _mount(registry, "mine", digest, "private") == 202
+    assert _mount(registry, "mine", digest, "private") == 201
+    registry.create_repository("mine2")
+    deny_reads = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "ecr:GetDownloadUrlForLayer",
+            }
+        ],
+    }
+    registry.ecr_ok(
+        "SetRepositoryPolicy", repositoryName="private", policyText=json.dumps(deny_reads)
+    )
+    assert _mount(registry, "mine2", digest, "private") == 202  # refused: a normal upload instead

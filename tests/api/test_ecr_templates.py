@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from stiva.services import authorization
 from tests.support.registry import InProcessRegistry
 
 POLICY = json.dumps(
@@ -431,19 +430,21 @@ def test_a_failed_push_creates_nothing(registry: InProcessRegistry) -> None:
     assert registry.ecr_ok("DescribeRepositories")["repositories"] == []
 
 
-def test_creating_on_push_needs_create_repository(
-    registry: InProcessRegistry, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_creating_on_push_needs_create_repository(registry: InProcessRegistry) -> None:
     create(registry, "ROOT")
     registry.create_repository("exists")
-    allowed = authorization.is_allowed
-
-    def no_create(principal: Any, action: str, *, account_id: str, resource: str) -> bool:
-        if action == "ecr:CreateRepository":
-            return False
-        return allowed(principal, action, account_id=account_id, resource=resource)
-
-    monkeypatch.setattr(authorization, "is_allowed", no_create)
+    no_create = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "ecr:CreateRepository",
+                "Resource": f"arn:aws:ecr:us-east-1:{registry.account_id}:repository/*",
+            }
+        ],
+    }
+    registry.ecr_ok("PutRegistryPolicy", policyText=json.dumps(no_create))
     denied = registry.client.post("/v2/fresh/blobs/uploads/", headers=registry.auth)
     assert denied.status_code == 403
     assert "ecr:CreateRepository" in denied.text
@@ -452,7 +453,6 @@ def test_creating_on_push_needs_create_repository(
     assert (
         registry.client.post("/v2/exists/blobs/uploads/", headers=registry.auth).status_code == 202
     )
-    monkeypatch.undo()
     missing = registry.ecr("DescribeRepositories", repositoryNames=["fresh"])
     assert error(missing)[0] == "RepositoryNotFoundException"
 

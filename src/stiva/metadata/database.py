@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 __all__ = ["Database", "Session"]
 
@@ -21,6 +23,43 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        self._watchers: list[tuple[frozenset[str], Callable[[], None]]] = []
+        self._watch_lock = threading.Lock()
+        event.listen(self._writer, "after_flush", self._note_flush)
+        event.listen(self._writer, "do_orm_execute", self._note_statement)
+        event.listen(self._writer, "after_commit", self._announce)
+
+    def on_commit_touching(self, tables: frozenset[str], callback: Callable[[], None]) -> None:
+        """Call `callback` after every committed unit of work of this node that changed rows of
+        `tables` (ORM objects or bulk statements). Other nodes' writes are not seen here."""
+        with self._watch_lock:
+            self._watchers.append((tables, callback))
+
+    @staticmethod
+    def _touched(session: Session) -> set[str]:
+        touched: set[str] = session.info.setdefault("stiva_touched", set())
+        return touched
+
+    def _note_flush(self, session: Session, _context: Any) -> None:
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            table = getattr(obj, "__tablename__", None)
+            if table:
+                self._touched(session).add(table)
+
+    def _note_statement(self, state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            table = getattr(state.statement, "table", None)
+            name = getattr(table, "name", None)
+            if name:
+                self._touched(state.session).add(name)
+
+    def _announce(self, session: Session) -> None:
+        touched = session.info.pop("stiva_touched", set())
+        if not touched:
+            return
+        for tables, callback in self._watchers:
+            if tables & touched:
+                callback()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

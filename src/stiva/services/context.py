@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from stiva.metadata.database import Database
+from stiva.services.authorization import Authorizer
 from stiva.services.deployment import Deployment
 from stiva.services.pulls import PullRecorder
 from stiva.services.secrets import SecretBox
@@ -32,6 +33,7 @@ class RegistryContext:
     keys: Keys
     clock_skew_seconds: int
     secrets: SecretBox
+    authorizer: Authorizer
     pulls: PullRecorder = field(default_factory=PullRecorder)
     key_usage: KeyUsageRecorder = field(default_factory=KeyUsageRecorder)
 

@@ -35,6 +35,7 @@ text is ours (ECR's is not public), in ECR's InvalidParameterException form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy import select, update
@@ -196,17 +197,6 @@ def check_registry_policy(text: str, *, scope: str) -> Policy:
     return policy
 
 
-def locks_out(policy: Policy, *, caller_arn: str, caller_account: str) -> bool:
-    """Whether `policy` explicitly and unconditionally denies the caller ecr:SetRepositoryPolicy."""
-    return any(
-        s.effect == "Deny"
-        and not s.conditions
-        and s.applies_to_action("ecr:SetRepositoryPolicy")
-        and s.applies_to_principal(arn=caller_arn, account_id=caller_account)
-        for s in policy.statements
-    )
-
-
 # --------------------------------------------------------------------------- rendering
 
 
@@ -270,13 +260,16 @@ def set_repository_policy(
     name: str,
     policy_text: str,
     force: bool,
-    caller_arn: str,
-    caller_account: str,
+    locks_out: Callable[[Policy], bool],
 ) -> str:
-    """SetRepositoryPolicy: validate, check for lock-out unless `force`, store; the stored text."""
+    """SetRepositoryPolicy: validate, check for lock-out unless `force`, store; the stored text.
+
+    `locks_out(policy)` says whether, under `policy`, the caller could no longer call
+    SetRepositoryPolicy on this repository (the IAM engine answers it).
+    """
     repo = get_repository(session, account_id=account_id, name=name)
     policy = check_repository_policy(policy_text)
-    if not force and locks_out(policy, caller_arn=caller_arn, caller_account=caller_account):
+    if not force and locks_out(policy):
         raise InvalidParameter(LOCKOUT)
     repo.policy_text = _canonical(policy_text)
     return repo.policy_text

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stiva.metadata.database import Session
+from stiva.services.authorization import RequestFacts
 from stiva.services.context import RegistryContext
 from stiva.services.identity import Principal
 
@@ -17,6 +18,7 @@ class EcrCall:
     principal: Principal
     params: dict[str, Any]
     account_id: str  # the registry the call is about: registryId, else the caller's account
+    facts: RequestFacts = field(default_factory=RequestFacts)
 
     @property
     def repository_name(self) -> str:
@@ -24,6 +26,19 @@ class EcrCall:
 
     def repository_arn(self, name: str | None = None) -> str:
         return self.ctx.deployment.repository_arn(self.account_id, name or self.repository_name)
+
+    def authorize(
+        self, action: str, *, account_id: str | None = None, resource: str | None = None
+    ) -> None:
+        """Raise AccessDenied unless the caller may also do `action` (default: on the repository
+        the call names, in the registry the call addresses)."""
+        self.ctx.authorizer.authorize(
+            self.principal,
+            action,
+            account_id=account_id or self.account_id,
+            resource=resource or self.repository_arn(),
+            facts=self.facts,
+        )
 
 
 Handler = Callable[[Session, EcrCall], dict[str, Any]]

@@ -10,7 +10,6 @@ from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services import archive, referrers
 from stiva.services import images as svc
-from stiva.services.authorization import authorize
 from stiva.services.manifests import Referrer
 from stiva.services.repositories import get_repository
 from stiva.services.templates import repository_for_push
@@ -105,20 +104,12 @@ def _failure(failure: svc.ImageFailure) -> dict[str, Any]:
 
 
 def put_image(session: Session, call: EcrCall) -> dict[str, Any]:
-    def authorize_create() -> None:  # a CREATE_ON_PUSH template would create the repository
-        authorize(
-            call.principal,
-            "ecr:CreateRepository",
-            account_id=call.account_id,
-            resource=call.repository_arn(),
-        )
-
     p = call.params
     repo = repository_for_push(
         session,
         account_id=call.account_id,
         name=call.repository_name,
-        authorize_create=authorize_create,
+        authorize_create=lambda: call.authorize("ecr:CreateRepository"),  # CREATE_ON_PUSH
     )
     pushed = svc.put_image(
         session,

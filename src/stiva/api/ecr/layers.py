@@ -7,7 +7,6 @@ from typing import Any
 from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services import layers as svc
-from stiva.services.authorization import authorize
 
 
 def _layer(status: svc.LayerStatus) -> dict[str, Any]:
@@ -41,20 +40,12 @@ def batch_check_layer_availability(session: Session, call: EcrCall) -> dict[str,
 
 
 def initiate_layer_upload(session: Session, call: EcrCall) -> dict[str, Any]:
-    def authorize_create() -> None:  # a CREATE_ON_PUSH template would create the repository
-        authorize(
-            call.principal,
-            "ecr:CreateRepository",
-            account_id=call.account_id,
-            resource=call.repository_arn(),
-        )
-
     upload_id = svc.initiate_layer_upload(
         session,
         uploads=call.ctx.uploads,
         account_id=call.account_id,
         name=call.repository_name,
-        authorize_create=authorize_create,
+        authorize_create=lambda: call.authorize("ecr:CreateRepository"),  # CREATE_ON_PUSH
     )
     return {"uploadId": upload_id, "partSize": svc.PART_SIZE}
 

@@ -29,8 +29,16 @@ def set_repository_policy(session: Session, call: EcrCall) -> dict[str, Any]:
         name=call.repository_name,
         policy_text=str(call.params["policyText"]),
         force=bool(call.params.get("force", False)),
-        caller_arn=call.principal.arn,
-        caller_account=call.principal.account_id,
+        locks_out=lambda policy: (
+            not call.ctx.authorizer.decide(
+                call.principal,
+                "ecr:SetRepositoryPolicy",
+                account_id=call.account_id,
+                resource=call.repository_arn(),
+                facts=call.facts,
+                repository_policy=policy,
+            )[1].allowed
+        ),
     )
     return _repository_result(call, text)
 

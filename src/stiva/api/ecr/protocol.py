@@ -21,10 +21,10 @@ from stiva.api.ecr.call import EcrCall, Operation
 from stiva.api.ecr.errors import classify, extra_members
 from stiva.api.ecr.model import EcrModel, RequestValidationError
 from stiva.api.ecr.operations import NOT_YET, OPERATIONS
+from stiva.api.facts import request_facts, tags_of
 from stiva.api.signing import verify_request
 from stiva.errors import StivaError
 from stiva.iam import sigv4
-from stiva.services.authorization import authorize
 from stiva.services.context import RegistryContext
 from stiva.storage.driver import StorageError
 
@@ -112,9 +112,13 @@ async def handle(request: Request) -> Response:
         principal = await run_in_threadpool(verify_request, request, body, ctx, service="ecr")
         name, operation = _operation(request.headers.get("x-amz-target"), model)
         params = model.validate_input(name, _params(body))
-        call = EcrCall(ctx, principal, params, operation.account_for(params, principal.account_id))
+        facts = request_facts(request, tags_of(params.get("tags")))
+        account = operation.account_for(params, principal.account_id)
+        call = EcrCall(ctx, principal, params, account, facts)
         for resource in operation.resources(call):
-            authorize(principal, f"ecr:{name}", account_id=call.account_id, resource=resource)
+            ctx.authorizer.authorize(
+                principal, f"ecr:{name}", account_id=account, resource=resource, facts=facts
+            )
         result = await run_in_threadpool(_run, ctx, operation, call)
         return _response(200, result, request_id)
     except sigv4.SigV4Error as exc:

@@ -1,8 +1,7 @@
 """TagResource, UntagResource, ListTagsForResource: resource tags on a repository, by ARN.
 
-The account these calls are about is the one the ARN names, not the caller's: each handler
-authorizes `ecr:<Operation>` on the ARN against the ARN's account (the dispatcher's check, made
-with the caller's account before the ARN is parsed, cannot see a cross-account ARN).
+The account these calls are about is the one the ARN names, not the caller's: their operations
+are `resource-arn` operations, which the dispatcher authorizes on the ARN against its account.
 """
 
 from __future__ import annotations
@@ -12,15 +11,12 @@ from typing import Any
 from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services import repositories as svc
-from stiva.services.authorization import authorize
 from stiva.services.tags import RepositoryRef, parse_repository_arn
 
 
 def _repository(call: EcrCall, action: str) -> RepositoryRef:
-    arn = str(call.params["resourceArn"])
-    ref = parse_repository_arn(arn, region=call.ctx.deployment.region)
-    authorize(call.principal, f"ecr:{action}", account_id=ref.account_id, resource=arn)
-    return ref
+    del action  # authorized by the dispatcher on the ARN
+    return parse_repository_arn(str(call.params["resourceArn"]), region=call.ctx.deployment.region)
 
 
 def tag_resource(session: Session, call: EcrCall) -> dict[str, Any]:

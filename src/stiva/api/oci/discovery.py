@@ -13,7 +13,6 @@ from stiva.metadata.database import Session
 from stiva.oci import mediatypes as mt
 from stiva.oci.digest import Digest
 from stiva.services import manifests as svc
-from stiva.services.authorization import is_allowed
 from stiva.services.repositories import get_repository, list_repository_names
 
 CATALOG_PAGE = 1000
@@ -41,17 +40,7 @@ async def catalog(req: OciRequest) -> Response:
         )
         if not batch:
             break
-        deployment = req.ctx.deployment
-        visible += [
-            name
-            for name in batch
-            if is_allowed(
-                req.principal,
-                "ecr:BatchGetImage",
-                account_id=req.account_id,
-                resource=deployment.repository_arn(req.account_id, name),
-            )
-        ]
+        visible += [name for name in batch if req.is_allowed("ecr:BatchGetImage", name=name)]
         after = batch[-1]
     headers = dict(API_VERSION_HEADER)
     if len(visible) > limit:

@@ -9,9 +9,11 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from stiva.api.facts import request_facts
 from stiva.errors import InvalidParameter, InvalidRange
 from stiva.metadata import models as m
 from stiva.metadata.database import Session
+from stiva.services.authorization import RequestFacts
 from stiva.services.context import RegistryContext
 from stiva.services.identity import Principal
 from stiva.services.repositories import get_repository
@@ -35,6 +37,29 @@ class OciRequest:
     @property
     def repository_arn(self) -> str:
         return self.ctx.deployment.repository_arn(self.account_id, self.name)
+
+    @property
+    def facts(self) -> RequestFacts:
+        return request_facts(self.http)
+
+    def authorize(self, action: str, *, name: str | None = None) -> None:
+        """Raise AccessDenied unless the caller may do `action` on a repository of this registry."""
+        self.ctx.authorizer.authorize(
+            self.principal,
+            action,
+            account_id=self.account_id,
+            resource=self.ctx.deployment.repository_arn(self.account_id, name or self.name),
+            facts=self.facts,
+        )
+
+    def is_allowed(self, action: str, *, name: str | None = None) -> bool:
+        return self.ctx.authorizer.is_allowed(
+            self.principal,
+            action,
+            account_id=self.account_id,
+            resource=self.ctx.deployment.repository_arn(self.account_id, name or self.name),
+            facts=self.facts,
+        )
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(session, *args)` in a read-only unit of work, off the event loop."""

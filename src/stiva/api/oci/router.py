@@ -26,7 +26,6 @@ from stiva.api.oci.request import OciRequest
 from stiva.errors import AuthenticationError, StivaError
 from stiva.oci.names import parse_name
 from stiva.services import downloads
-from stiva.services.authorization import authorize
 from stiva.services.context import RegistryContext
 from stiva.services.identity import Principal
 from stiva.services.tokens import authenticate_basic
@@ -133,8 +132,12 @@ async def _authorized(
     if "name" in params:
         parse_name(params["name"])
     if endpoint.action is not None:
-        authorize(
-            principal, endpoint.action, account_id=req.account_id, resource=req.repository_arn
+        ctx.authorizer.authorize(
+            principal,
+            endpoint.action,
+            account_id=req.account_id,
+            resource=req.repository_arn,
+            facts=req.facts,
         )
     return await endpoint.handler(req)
 

@@ -12,7 +12,6 @@ from stiva.metadata import models as m
 from stiva.metadata.database import Session
 from stiva.oci.digest import Digest
 from stiva.oci.names import parse_name
-from stiva.services.authorization import authorize, is_allowed
 from stiva.services.repositories import find_repository, get_repository
 from stiva.services.settings import blob_mounting_enabled
 from stiva.services.templates import repository_for_push
@@ -25,16 +24,11 @@ def push_repository(session: Session, req: OciRequest) -> m.Repository:
     Creating one also needs `ecr:CreateRepository` on it, besides the endpoint's own action.
     """
 
-    def authorize_create() -> None:
-        authorize(
-            req.principal,
-            "ecr:CreateRepository",
-            account_id=req.account_id,
-            resource=req.repository_arn,
-        )
-
     return repository_for_push(
-        session, account_id=req.account_id, name=req.name, authorize_create=authorize_create
+        session,
+        account_id=req.account_id,
+        name=req.name,
+        authorize_create=lambda: req.authorize("ecr:CreateRepository"),
     )
 
 
@@ -89,10 +83,7 @@ async def _try_mount(req: OciRequest, mount: str, source: str) -> Digest | None:
         source_name = parse_name(source)
     except StivaError:
         return None
-    source_arn = req.ctx.deployment.repository_arn(req.account_id, source_name)
-    if not is_allowed(
-        req.principal, "ecr:GetDownloadUrlForLayer", account_id=req.account_id, resource=source_arn
-    ):
+    if not req.is_allowed("ecr:GetDownloadUrlForLayer", name=source_name):
         return None
 
     def mount_from(session: Session) -> Digest | None:
