@@ -156,8 +156,17 @@ def check_signature(
 
 
 def check_session_token(auth: Auth, credential: Credential) -> None:
-    expected = credential.session_token
+    """The request's token must be the credential's (compared as SHA-256 when only the hash is
+    known); a credential without a token accepts none."""
     given = auth.token
+    if credential.session_token_sha256 is not None:
+        if given is None:
+            raise UnrecognizedClient()
+        digest = hashlib.sha256(given.encode()).hexdigest()
+        if not hmac.compare_digest(digest, credential.session_token_sha256.lower()):
+            raise UnrecognizedClient()
+        return
+    expected = credential.session_token
     if expected is None and given is None:
         return
     if expected is None or given is None:

@@ -19,6 +19,7 @@ InvalidSignature            InvalidSignatureException            403
   HeaderNotSigned           InvalidSignatureException            403
   InvalidCredentialScope    InvalidSignatureException            403
 UnrecognizedClient          UnrecognizedClientException          400
+ExpiredToken                ExpiredTokenException                403
 ContentSHA256Mismatch       XAmzContentSHA256Mismatch            400
 ==========================  ===================================  ======
 
@@ -61,6 +62,9 @@ Messages (``<...>`` are filled in; "..." joins the sentences that apply):
   ``Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from
   HTTP: '<scope date>' != '<request date>', from '<request timestamp>'.``
 * UnrecognizedClient: ``The security token included in the request is invalid.``
+* ExpiredToken: ``The security token included in the request is expired`` (raised by the key
+  lookup, for temporary credentials past their expiry; JSON services such as Lambda and
+  Timestream are seen answering 403 ExpiredTokenException, query services 403 ExpiredToken)
 * ContentSHA256Mismatch: ``The provided 'x-amz-content-sha256' header does not match what
   was computed.``
 
@@ -74,6 +78,7 @@ from typing import ClassVar
 
 __all__ = [
     "ContentSHA256Mismatch",
+    "ExpiredToken",
     "HeaderNotSigned",
     "IncompleteSignature",
     "InvalidCredentialScope",
@@ -168,3 +173,12 @@ class ContentSHA256Mismatch(SigV4Error):
     code = "XAmzContentSHA256Mismatch"
     status = 400
     default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class ExpiredToken(SigV4Error):
+    """Temporary credentials (an STS session) used after they expired. The key lookup raises
+    it: only the store knows the expiry."""
+
+    code = "ExpiredTokenException"
+    status = 403
+    default_message = "The security token included in the request is expired"

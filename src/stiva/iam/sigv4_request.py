@@ -47,10 +47,16 @@ class SignedRequest:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """What the server knows about an access key id."""
+    """What the server knows about an access key id.
+
+    Temporary credentials carry their session token, either as is (`session_token`) or, when
+    only its hash is kept, as the lowercase hex SHA-256 of it (`session_token_sha256`); the
+    request must then carry a token that matches. A key with neither takes no token.
+    """
 
     secret_access_key: str
     session_token: str | None = None
+    session_token_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
