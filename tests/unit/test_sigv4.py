@@ -935,6 +935,24 @@ def test_session_token_mismatched() -> None:
         check(request)
 
 
+def test_session_token_known_only_by_its_digest() -> None:
+    """STS keeps only the SHA-256 of a session token: the check compares digests."""
+    stored = Credential(TEMP_SECRET, session_token_sha256=sha256(TOKEN.encode()))
+
+    def lookup(key: str) -> Credential | None:
+        return stored if key == TEMP_AKID else None
+
+    def verify_with(token: str | None) -> VerifiedRequest:
+        request = ecr_request(access_key=TEMP_AKID, secret=TEMP_SECRET, token=token)
+        return verify(request, lookup=lookup, region=REGION, service=SERVICE, now=SIGNED_AT)
+
+    assert verify_with(TOKEN).session_token == TOKEN
+    with pytest.raises(UnrecognizedClient):
+        verify_with(TOKEN + "x")
+    with pytest.raises(UnrecognizedClient):
+        verify_with(None)
+
+
 def test_session_token_on_key_without_one() -> None:
     request = ecr_request(token=TOKEN)
     with pytest.raises(UnrecognizedClient):

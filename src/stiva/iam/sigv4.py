@@ -91,6 +91,7 @@ __all__ = [
     "UNSIGNED_PAYLOAD",
     "ContentSHA256Mismatch",
     "Credential",
+    "ExpiredToken",
     "HeaderNotSigned",
     "IncompleteSignature",
     "InvalidCredentialScope",
@@ -130,6 +131,7 @@ HeaderNotSigned = sigv4_errors.HeaderNotSigned
 InvalidCredentialScope = sigv4_errors.InvalidCredentialScope
 UnrecognizedClient = sigv4_errors.UnrecognizedClient
 ContentSHA256Mismatch = sigv4_errors.ContentSHA256Mismatch
+ExpiredToken = sigv4_errors.ExpiredToken
 
 derive_signing_key = sigv4_canonical.derive_signing_key
 canonical_uri = sigv4_canonical.canonical_uri
