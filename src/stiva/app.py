@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +24,7 @@ from stiva.api import dispatch
 from stiva.api.ecr.model import EcrModel
 from stiva.api.oci.router import METHODS
 from stiva.api.oci.router import dispatch as oci_dispatch
+from stiva.clock import Clock
 from stiva.config import Settings
 from stiva.errors import ConfigError
 from stiva.metadata.database import Database
@@ -35,6 +37,8 @@ from stiva.services.secrets import SecretBox, load_key
 from stiva.services.uploads import Uploads
 from stiva.storage.base import Storage
 from stiva.storage.filesystem import FilesystemDriver
+from stiva.workers.handlers import HANDLERS, periodic
+from stiva.workers.runner import Worker
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +106,8 @@ def prepare(settings: Settings) -> Prepared:
     return Prepared(result, credentials)
 
 
-def build_context(settings: Settings) -> RegistryContext:
-    db = Database(settings.database_url)
+def build_context(settings: Settings, clock: Clock | None = None) -> RegistryContext:
+    db = Database(settings.database_url, clock=clock)
     storage = open_storage(settings)
     with db.write() as session:
         keys = Keys(
@@ -141,24 +145,60 @@ async def _flush_recorders(ctx: RegistryContext, interval: float) -> None:
             log.exception("recording pull times / key use failed; will retry")
 
 
+def make_worker(ctx: RegistryContext, settings: Settings) -> Worker:
+    return Worker(
+        ctx,
+        HANDLERS,
+        lease=timedelta(seconds=settings.workers.lease_seconds),
+        max_attempts=settings.workers.max_attempts,
+        periodic=periodic(settings),
+    )
+
+
+async def _work(worker: Worker, settings: Settings) -> None:
+    """Run background jobs while the server runs; re-check periodic jobs every minute."""
+    next_schedule = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            if loop.time() >= next_schedule:
+                await asyncio.to_thread(worker.schedule_periodic)
+                next_schedule = loop.time() + 60
+            if not await asyncio.to_thread(worker.run_once):
+                await asyncio.sleep(settings.workers.poll_seconds)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the background worker failed; retrying")
+            await asyncio.sleep(settings.workers.poll_seconds)
+
+
 async def _healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings, ctx: RegistryContext | None = None) -> Starlette:
-    context = ctx or build_context(settings)
+def create_app(
+    settings: Settings, ctx: RegistryContext | None = None, *, clock: Clock | None = None
+) -> Starlette:
+    context = ctx or build_context(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(
-            _flush_recorders(context, settings.registry.pull_time_flush_seconds)
-        )
+        tasks = [
+            asyncio.create_task(
+                _flush_recorders(context, settings.registry.pull_time_flush_seconds)
+            )
+        ]
+        if settings.workers.enabled:
+            tasks.append(asyncio.create_task(_work(make_worker(context, settings), settings)))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(context.flush)
             context.db.dispose()
 

@@ -55,6 +55,26 @@ class AuthConfig(_Section):
     )
 
 
+class WorkersConfig(_Section):
+    enabled: bool = Field(default=True, description="Run background jobs in this node")
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    lease_seconds: int = Field(default=300, ge=5, le=86400)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+
+
+class LifecycleConfig(_Section):
+    sweep_interval_seconds: int = Field(
+        default=3600, ge=1, description="How often every repository's lifecycle policy is applied"
+    )
+
+
+class GcConfig(_Section):
+    interval_seconds: int = Field(default=3600, ge=1, description="How often GC runs")
+    grace_seconds: int = Field(
+        default=3600, ge=0, description="Unreferenced blobs and uploads younger than this stay"
+    )
+
+
 class ServerConfig(_Section):
     workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
@@ -76,6 +96,9 @@ class Settings(_Section):
     registry: RegistryConfig = RegistryConfig()
     auth: AuthConfig = AuthConfig()
     server: ServerConfig = ServerConfig()
+    workers: WorkersConfig = WorkersConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    gc: GcConfig = GcConfig()
 
     @field_validator("region")
     @classmethod

@@ -18,6 +18,7 @@ from botocore.credentials import Credentials
 from starlette.testclient import TestClient
 
 from stiva.app import create_app, prepare
+from stiva.clock import Clock
 from stiva.config import Settings, load_settings
 
 TARGET = "AmazonEC2ContainerRegistry_V20150921"
@@ -133,13 +134,15 @@ def basic(token_or_password: str, user: str = "AWS") -> dict[str, str]:
 
 
 @contextmanager
-def in_process_registry(data_dir: Path, **overrides: Any) -> Iterator[InProcessRegistry]:
+def in_process_registry(
+    data_dir: Path, *, clock: Clock | None = None, **overrides: Any
+) -> Iterator[InProcessRegistry]:
     settings = load_settings(
         overrides={"data_dir": data_dir, "account_id": "123456789012", **overrides}
     )
     prepared = prepare(settings)
     assert prepared.bootstrap is not None
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     with TestClient(app) as client:
         yield InProcessRegistry(
             client=client,

@@ -12,12 +12,15 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 __all__ = ["Database", "Session"]
 
+from stiva.clock import Clock, SystemClock
 from stiva.metadata.dialect import WRITE_OPTION, make_engine
+from stiva.metadata.models import CLOCK
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clock: Clock | None = None) -> None:
         self.url = url
+        self.clock: Clock = clock or SystemClock()
         self.engine: Engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
@@ -62,9 +65,18 @@ class Database:
                 callback()
 
     @contextmanager
+    def _clocked(self) -> Iterator[None]:
+        """Make this database's clock the one column defaults and services read."""
+        token = CLOCK.set(self.clock.now)
+        try:
+            yield
+        finally:
+            CLOCK.reset(token)
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (rolled back at the end)."""
-        with self._reader() as session:
+        with self._clocked(), self._reader() as session:
             try:
                 yield session
             finally:
@@ -86,7 +98,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work that commits when the block ends normally, rolls back otherwise."""
-        with self._writer() as session, session.begin():
+        with self._clocked(), self._writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -4,19 +4,21 @@
   write transactions (a deferred transaction that later writes can fail with SQLITE_BUSY at once,
   busy timeout or not). The pysqlite driver's own transaction handling is turned off so that
   SQLAlchemy's `begin` event decides how each transaction starts.
-- PostgreSQL: plain `BEGIN`; `insert_ignore` maps to `ON CONFLICT DO NOTHING` on both.
+- PostgreSQL: plain `BEGIN`; `insert_ignore` maps to `ON CONFLICT DO NOTHING` on both;
+  `skip_locked` adds `FOR UPDATE SKIP LOCKED` to job claims.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import Table
 
 WRITE_OPTION = "stiva_write"
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -54,6 +56,14 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def skip_locked(session: Session, query: Select[T]) -> Select[T]:
+    """Row-lock a claim query so concurrent workers skip each other's rows (PostgreSQL);
+    SQLite's write transactions are serialized already (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
 
 
 def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -16,11 +16,16 @@ Portable by construction: one naming convention for constraints, UTC timestamps 
               ├─ iam_roles ── role_sessions
               └─ iam_managed_policies
     iam_inline_policies, iam_policy_attachments       (owned by a user, group or role)
+    repositories ─┬─ lifecycle_policies, lifecycle_previews
+                  └─ lifecycle_executions                (the lifecycle audit trail)
+    jobs (background work with leases), events (EventBridge-shaped), gc_runs
     deployment_secrets                                      (keys every node shares)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,8 +55,17 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> datetime:
+def _system_now() -> datetime:
     return datetime.now(UTC)
+
+
+# The clock of the unit of work in progress (set by `Database`); column defaults read it.
+CLOCK: ContextVar[Callable[[], datetime]] = ContextVar("stiva_clock", default=_system_now)
+
+
+def utcnow() -> datetime:
+    """Now, by the clock of the current unit of work (the system clock outside one)."""
+    return CLOCK.get()()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -368,3 +382,99 @@ class PullTimeExclusion(Base):
     )
     principal_arn: Mapped[str] = mapped_column(String(200), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """Background work (the outbox): written in the transaction that needs it, claimed by any
+    node's worker under a lease, retried with backoff, never done twice at once.
+
+    `dedup_key` (unique while the job is live; cleared when it ends) keeps one queued or running
+    job per purpose, e.g. one lifecycle preview per repository.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_run_after", "status", "run_after"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
+    payload: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Event(Base):
+    """An event in EventBridge's shape (`source`, `detail-type`, `detail`), kept for consumers."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12), index=True)
+    source: Mapped[str] = mapped_column(String(64), default="aws.ecr")
+    detail_type: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text)  # JSON object
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LifecyclePolicy(Base):
+    __tablename__ = "lifecycle_policies"
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_text: Mapped[str] = mapped_column(Text)
+    last_evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LifecyclePreview(Base):
+    """The one lifecycle policy preview of a repository (StartLifecyclePolicyPreview)."""
+
+    __tablename__ = "lifecycle_previews"
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16))  # IN_PROGRESS | COMPLETE | EXPIRED | FAILED
+    policy_text: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    results: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LifecycleExecution(Base):
+    """The audit trail: one row per application of a repository's lifecycle policy."""
+
+    __tablename__ = "lifecycle_executions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12), index=True)
+    repository_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    repository_name: Mapped[str] = mapped_column(String(256))
+    policy_text: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expired: Mapped[int] = mapped_column(Integer, default=0)
+    transitioned: Mapped[int] = mapped_column(Integer, default=0)
+    actions: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class GcRun(Base):
+    """One garbage collection: what it freed (and whether it finished)."""
+
+    __tablename__ = "gc_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    blobs_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_freed: Mapped[int] = mapped_column(BigInteger, default=0)
+    uploads_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, per repository

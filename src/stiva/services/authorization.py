@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from stiva.errors import AccessDenied
@@ -151,6 +151,7 @@ class Authorizer:
         keys, resource_policies = self._resource_side(
             action, account_id, resource, repository_policy
         )
+        now = self._db.clock.now()
         context = RequestContext(
             principal_arn=principal.arn,
             principal_account=principal.account_id,
@@ -159,7 +160,7 @@ class Authorizer:
             action=action,
             resource=resource,
             resource_account=account_id,
-            keys={**keys, **_request_keys(principal, facts or RequestFacts())},
+            keys={**keys, **_request_keys(principal, facts or RequestFacts(), now)},
         )
         identity = () if principal.kind == "root" else self._identity(principal)
         verdict = decide(context, identity_policies=identity, resource_policies=resource_policies)
@@ -216,10 +217,12 @@ class Authorizer:
             raise AccessDenied(access_denied_message(context, verdict))
 
 
-def _request_keys(principal: Principal, facts: RequestFacts) -> dict[str, str | list[str]]:
+def _request_keys(
+    principal: Principal, facts: RequestFacts, now: datetime
+) -> dict[str, str | list[str]]:
     keys: dict[str, str | list[str]] = {
-        "aws:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(time.time())),
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
         "aws:SecureTransport": "true" if facts.secure_transport else "false",
         "aws:PrincipalArn": role_arn_of(principal) or principal.arn,
         "aws:userid": principal.user_id,

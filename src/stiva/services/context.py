@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from stiva.metadata.database import Database
 from stiva.services.authorization import Authorizer
@@ -42,6 +42,5 @@ class RegistryContext:
         self.pulls.flush(self.db)
         self.key_usage.flush(self.db)
 
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
+    def now(self) -> datetime:
+        return self.db.clock.now()
