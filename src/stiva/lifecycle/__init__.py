@@ -1,1 +1,1 @@
-"""ECR lifecycle policies, pure: the policy grammar and the evaluator (policy, images, now) → plan."""
+"""ECR lifecycle policies, pure: the policy grammar, and the evaluator (policy, images, now)."""
