@@ -37,7 +37,8 @@ Messages follow ECR's texts where ECR has one, because clients print them verbat
         RegistryPolicyNotFound, TemplateNotFound, TemplateAlreadyExists, LayerAlreadyExists,
         LayerPartTooSmall, InvalidLayerPart, InvalidLayer, EmptyUpload, LayerInaccessible,
         ImageArchived, ImageStorageClassUpdateNotSupported, ExclusionAlreadyExists,
-        ExclusionNotFound, KmsError
+        ExclusionNotFound, KmsError, LifecyclePolicyNotFound, LifecyclePolicyPreviewNotFound,
+        LifecyclePolicyPreviewInProgress, ScanNotFound, UnsupportedImageType, FeatureDisabled
 """
 
 from __future__ import annotations
@@ -283,3 +284,39 @@ class ExclusionNotFound(NotFound):
 
 class KmsError(StivaError):
     """A KMS key is needed and no key provider is configured (ECR's KmsException)."""
+
+
+class LifecyclePolicyNotFound(NotFound):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            f"Lifecycle policy does not exist for the repository with name '{name}' "
+            f"in the registry with id '{registry_id}'"
+        )
+
+
+class LifecyclePolicyPreviewNotFound(NotFound):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            f"Lifecycle policy preview does not exist for the repository with name '{name}' "
+            f"in the registry with id '{registry_id}'"
+        )
+
+
+class LifecyclePolicyPreviewInProgress(Conflict):
+    def __init__(self, name: str, registry_id: str) -> None:
+        super().__init__(
+            "The previous lifecycle policy preview request has not completed for the repository "
+            f"with name '{name}' in the registry with id '{registry_id}'. Wait and try again."
+        )
+
+
+class ScanNotFound(NotFound):
+    """The image has no scan (ECR's ScanNotFoundException)."""
+
+
+class UnsupportedImageType(InvalidRequest):
+    """The image is of a type that cannot be scanned (an index, a non-image artifact)."""
+
+
+class FeatureDisabled(InvalidRequest):
+    """An operation the registry's configuration turns off (ECR's ValidationException)."""

@@ -74,11 +74,9 @@ def test_body_tampered_after_signing(registry: InProcessRegistry) -> None:
 def test_unknown_and_unsupported_operations(registry: InProcessRegistry) -> None:
     status, code, message = error_of(registry.ecr("FlyToTheMoon"))
     assert (status, code) == (400, "UnknownOperationException")
-    status, code, message = error_of(
-        registry.ecr("PutLifecyclePolicy", repositoryName="x", lifecyclePolicyText="{}")
-    )
+    status, code, message = error_of(registry.ecr("GetSigningConfiguration"))
     assert (status, code) == (400, "UnsupportedOperationException")
-    assert "PutLifecyclePolicy" in message
+    assert "GetSigningConfiguration" in message
 
 
 @pytest.mark.parametrize(

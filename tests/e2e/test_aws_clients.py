@@ -192,6 +192,6 @@ def test_signature_failures(
 def test_unsupported_operation_is_named(server: LiveServer) -> None:
     ecr: Any = server.ecr()
     with pytest.raises(botocore.exceptions.ClientError) as failure:
-        ecr.get_lifecycle_policy(repositoryName="whatever")
+        ecr.get_signing_configuration()
     assert failure.value.response["Error"]["Code"] == "UnsupportedOperationException"
-    assert "GetLifecyclePolicy" in failure.value.response["Error"]["Message"]
+    assert "GetSigningConfiguration" in failure.value.response["Error"]["Message"]

@@ -6,13 +6,21 @@
   SQLAlchemy's `begin` event decides how each transaction starts.
 - PostgreSQL: plain `BEGIN`; `insert_ignore` maps to `ON CONFLICT DO NOTHING` on both;
   `skip_locked` adds `FOR UPDATE SKIP LOCKED` to job claims.
+- Blob locks (`lock_blobs`): the mutual exclusion garbage collection relies on (see
+  `stiva.services.gc`). On SQLite a write unit of work already excludes every other writer
+  (`BEGIN IMMEDIATE`), so taking them only makes sure that transaction has begun; on PostgreSQL
+  they are transaction-scoped advisory locks keyed by the digest, because the rows GC and a push
+  contend for may not exist yet (an upload re-creating a deleted blob) and `FOR UPDATE` cannot
+  lock an absent row. They need READ COMMITTED (PostgreSQL's default): each statement after the
+  lock sees everything committed before it was granted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import Table
@@ -77,3 +85,30 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) ->
         session.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
     else:
         raise NotImplementedError(f"unsupported database dialect {name}")
+
+
+def _lock_key(digest: str) -> int:
+    """A signed 64-bit advisory-lock key for a digest (collisions only serialize more)."""
+    encoded = digest.partition(":")[2] or digest
+    try:
+        value = int(encoded[:16], 16)
+    except ValueError:
+        value = int.from_bytes(digest.encode()[:8].ljust(8, b"\0"), "big")
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def lock_blobs(session: Session, digests: Iterable[str]) -> None:
+    """Hold, until this write unit of work ends, the locks of these blobs.
+
+    Every unit of work that creates, links, references or deletes a blob takes its lock before
+    reading what it decides on: upload completion, blob mounts, manifest pushes (the blobs they
+    reference) and garbage collection. Locks are taken in digest order, so two units of work
+    locking several blobs cannot deadlock each other.
+    """
+    connection = session.connection()  # begins the transaction: BEGIN IMMEDIATE on SQLite
+    if not connection.get_execution_options().get(WRITE_OPTION, False):
+        raise RuntimeError("blob locks need a write unit of work")
+    if connection.dialect.name != "postgresql":
+        return  # SQLite: the write transaction excludes every other writer already
+    for digest in sorted(set(digests)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(digest)})

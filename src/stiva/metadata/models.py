@@ -478,3 +478,111 @@ class GcRun(Base):
     bytes_freed: Mapped[int] = mapped_column(BigInteger, default=0)
     uploads_deleted: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, per repository
+
+
+# --- image scanning (services/scanning) ----------------------------------------------------------
+
+
+class RegistryScanningConfiguration(Base):
+    """PutRegistryScanningConfiguration: the scan type and rules of a registry (absent: BASIC,
+    no rules)."""
+
+    __tablename__ = "registry_scanning_configurations"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    scan_type: Mapped[str] = mapped_column(String(16), default="BASIC")
+    rules: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{scanFrequency, filters}]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VulnSource(Base):
+    """One imported advisory source (`osv:PyPI`, `alpine-secdb:v3.18/main`)."""
+
+    __tablename__ = "vuln_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # osv | alpine-secdb
+    location: Mapped[str] = mapped_column(Text)  # the path last imported from
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_modified: Mapped[str | None] = mapped_column(String(64), nullable=True)  # newest record
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # content changed
+
+
+class VulnRecord(Base):
+    """An advisory in OSV form (canonical JSON), unique per source and id."""
+
+    __tablename__ = "vuln_records"
+    __table_args__ = (UniqueConstraint("source_id", "record_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("vuln_sources.id", ondelete="CASCADE"))
+    record_id: Mapped[str] = mapped_column(String(200))
+    modified: Mapped[str] = mapped_column(String(64))
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of `document`
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VulnRecordKey(Base):
+    """The (ecosystem, package) pairs an advisory is looked up by (`scanning.osv.index_keys`)."""
+
+    __tablename__ = "vuln_record_keys"
+    __table_args__ = (Index("ix_vuln_record_keys_ecosystem_name", "ecosystem", "name"),)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("vuln_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    ecosystem: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+
+
+class LayerAnalysisCache(Base):
+    """A layer analysed once: the analysis JSON, or why the layer was rejected."""
+
+    __tablename__ = "layer_analyses"
+    digest: Mapped[str] = mapped_column(
+        ForeignKey("blobs.digest", ondelete="CASCADE"), primary_key=True
+    )
+    analyzer_version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    analysis: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rejected: Mapped[str | None] = mapped_column(Text, nullable=True)
+    uncompressed_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImageScan(Base):
+    """The scan of an image (one per manifest): status, the merged inventory, severity counts."""
+
+    __tablename__ = "image_scans"
+    manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("manifests.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scan_type: Mapped[str] = mapped_column(String(16))  # BASIC | ENHANCED
+    request_id: Mapped[str] = mapped_column(String(36))  # the scan job this row waits for
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # 24 h quota
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    inventory: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, for rescans
+    severity_counts: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object
+
+
+class ScanFinding(Base):
+    """A vulnerability in one package of an image, ACTIVE or CLOSED, with when it was seen."""
+
+    __tablename__ = "scan_findings"
+    __table_args__ = (UniqueConstraint("manifest_id", "finding_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("manifests.id", ondelete="CASCADE"))
+    finding_key: Mapped[str] = mapped_column(String(64))  # sha256 of vulnerability + package
+    vulnerability_id: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    package_name: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")  # ACTIVE | CLOSED
+    detail: Mapped[str] = mapped_column(Text)  # JSON: what the ECR shapes are rendered from
+    first_observed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_observed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,6 +32,7 @@ from stiva.oci.names import is_tag
 from stiva.services import manifests
 from stiva.services.manifests import ACTIVE
 from stiva.services.pagination import decode_token, encode_token
+from stiva.services.scanning.summary import scan_summaries
 
 DEFAULT_PAGE = 100  # ListImages / DescribeImages without maxResults
 
@@ -55,6 +56,8 @@ class ImageDetail:
     status: str = ACTIVE
     last_archived_at: datetime | None = None
     last_activated_at: datetime | None = None
+    scan_status: dict[str, Any] | None = None  # imageScanStatus (services.scanning.summary)
+    scan_summary: dict[str, Any] | None = None  # imageScanFindingsSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,7 @@ def _details(session: Session, manifest_ids: Sequence[int]) -> list[ImageDetail]
         select(m.Manifest).where(m.Manifest.id.in_(manifest_ids)).order_by(m.Manifest.id)
     )
     tags = _tags_by_manifest(session, manifest_ids)
+    scans = scan_summaries(session, manifest_ids)
     return [
         ImageDetail(
             digest=row.digest,
@@ -203,6 +207,8 @@ def _details(session: Session, manifest_ids: Sequence[int]) -> list[ImageDetail]
             status=row.image_status,
             last_archived_at=row.last_archived_at,
             last_activated_at=row.last_activated_at,
+            scan_status=scans[row.id][0] if row.id in scans else None,
+            scan_summary=scans[row.id][1] if row.id in scans else None,
         )
         for row in rows
     ]

@@ -28,10 +28,12 @@ from stiva.errors import (
     RepositoryNotFound,
 )
 from stiva.metadata import models as m
+from stiva.metadata.dialect import lock_blobs
 from stiva.oci.digest import Digest
 from stiva.oci.manifest import Descriptor, Manifest, parse_manifest
 from stiva.oci.names import is_tag, parse_tag
 from stiva.services.mutability import check_tag_move
+from stiva.services.scanning import hooks as scanning_hooks
 
 ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
 
@@ -158,6 +160,9 @@ def put_manifest(
         )
     if tag is not None:
         _move_tag(session, repository, tag, manifest_id)
+    scanning_hooks.image_pushed(
+        session, repository=repository, manifest_id=manifest_id, manifest=manifest
+    )
     return manifest
 
 
@@ -174,6 +179,7 @@ def _check_blobs(session: Session, repository: m.Repository, refs: list[Descript
     if not refs:
         return
     wanted = {str(d.digest) for d in refs}
+    lock_blobs(session, wanted)  # against garbage collection (services/gc.py) until the commit
     rows = session.execute(
         select(m.Blob.digest, m.Blob.size)
         .join(m.RepositoryBlob, m.RepositoryBlob.digest == m.Blob.digest)

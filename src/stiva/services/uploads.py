@@ -9,6 +9,12 @@ previous chunk went to another node) rebuilds it by reading the bytes already st
 ECR's layer-part API (`services/layers.py`) drives the same machinery: InitiateLayerUpload is
 `start`, each UploadLayerPart one `open_chunk`, CompleteLayerUpload `digest_of` + `commit`; the
 row's part columns (part_count, last_part_size, undersized_part) carry ECR's part-size rule.
+
+Garbage collection (`services/gc.py`) runs beside uploads: completion and mounts take the blob's
+lock (`dialect.lock_blobs`) before they look at the blob's file or row, so the existence check,
+the move into place and the link happen as one step against a collector deleting that blob. A
+session's last activity, for the collector, is the later of its row's `updated_at` and its data
+file's modification time (every chunk appends to the file).
 """
 
 from __future__ import annotations
@@ -18,15 +24,15 @@ import threading
 import uuid
 from collections import OrderedDict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from stiva.errors import DigestMismatch, InvalidRange, UploadNotFound
 from stiva.metadata import models as m
-from stiva.metadata.dialect import insert_ignore
+from stiva.metadata.dialect import insert_ignore, lock_blobs
 from stiva.oci.digest import Digest, Hasher, new_hasher
 from stiva.storage.base import Storage
-from stiva.storage.driver import PathNotFound, Writer
+from stiva.storage.driver import PathNotFound, StorageError, Writer
 from stiva.storage.layout import blob_path, upload_dir, upload_path
 
 READ_CHUNK = 1024 * 1024
@@ -118,12 +124,23 @@ class Uploads:
                 current_size=current,
             )
         hasher = self.cache.take(upload_id, current) or self._rehash(upload_id, "sha256")
-        writer = self.storage.open_write(upload_path(upload_id), append=True)
+        try:
+            writer = self.storage.open_write(upload_path(upload_id), append=True)
+        except StorageError:
+            self.size(upload_id)  # UploadNotFound when a collector deleted the session meanwhile
+            raise
+        if writer.size < current:  # deleted meanwhile (idle), its file re-created empty here
+            writer.close()
+            raise UploadNotFound(f"upload {upload_id} was deleted")
         return ChunkWriter(upload_id, writer, hasher, self.cache)
 
     def _rehash(self, upload_id: str, algorithm: str) -> Hasher:
         hasher = new_hasher(algorithm)
-        with self.storage.open_read(upload_path(upload_id)) as stream:
+        try:
+            stream = self.storage.open_read(upload_path(upload_id))
+        except PathNotFound:
+            raise UploadNotFound(f"upload {upload_id} has no data") from None
+        with stream:
             while chunk := stream.read(READ_CHUNK):
                 hasher.update(chunk)
         return hasher
@@ -147,6 +164,7 @@ class Uploads:
         On DigestMismatch nothing changes here (this unit of work rolls back): the caller ends the
         failed upload with `cancel` in a unit of work of its own.
         """
+        self._hold(session, repository_id, upload_id)
         size = self.size(upload_id)
         actual = self.digest_of(upload_id, digest.algorithm, size=size)
         if actual != digest:
@@ -157,7 +175,14 @@ class Uploads:
     def commit(
         self, session: Session, *, repository_id: int, upload_id: str, digest: Digest
     ) -> int:
-        """Make the upload blob `digest` (already verified by the caller) and link it; its size."""
+        """Make the upload blob `digest` (already verified by the caller) and link it; its size.
+
+        Under the blob's lock, so a collector cannot delete the file between the existence check
+        and the link (nor the row between the link and the commit); and only while the session's
+        row exists (a collector deletes an idle session's row before its data).
+        """
+        self._hold(session, repository_id, upload_id)
+        lock_blobs(session, [str(digest)])
         size = self.size(upload_id)
         self.storage.open_write(upload_path(upload_id), append=True).commit()  # fsync
         try:
@@ -167,6 +192,12 @@ class Uploads:
         link_blob(session, repository_id=repository_id, digest=digest, size=size)
         self._forget(session, upload_id)
         return size
+
+    def _hold(self, session: Session, repository_id: int, upload_id: str) -> None:
+        """The session's row, locked until this unit of work ends; UploadNotFound when gone."""
+        row = session.get(m.Upload, upload_id, with_for_update=True)
+        if row is None or row.repository_id != repository_id:
+            raise UploadNotFound(f"upload {upload_id[:64]} is unknown to this repository")
 
     def cancel(self, session: Session, *, repository_id: int, upload_id: str) -> None:
         self.find(session, repository_id=repository_id, upload_id=upload_id)
@@ -180,7 +211,11 @@ class Uploads:
 
 
 def link_blob(session: Session, *, repository_id: int, digest: Digest, size: int) -> None:
-    """Record that blob `digest` exists and that the repository may use it."""
+    """Record that blob `digest` exists and that the repository may use it.
+
+    The caller holds the blob's lock. Linking again renews the link's `created_at`: a push that
+    uploads or mounts a blob gets the whole grace period to push the manifest that needs it.
+    """
     now = m.utcnow()
     insert_ignore(
         session,
@@ -192,12 +227,22 @@ def link_blob(session: Session, *, repository_id: int, digest: Digest, size: int
         m.RepositoryBlob.__table__,  # type: ignore[arg-type]
         [{"repository_id": repository_id, "digest": str(digest), "created_at": now}],
     )
+    session.execute(
+        update(m.RepositoryBlob)
+        .where(
+            m.RepositoryBlob.repository_id == repository_id,
+            m.RepositoryBlob.digest == str(digest),
+            m.RepositoryBlob.created_at < now,
+        )
+        .values(created_at=now)
+    )
 
 
 def mount_blob(
     session: Session, *, repository_id: int, source_repository_id: int, digest: Digest
 ) -> int | None:
     """Link a blob the source repository holds into this one; its size, or None if absent."""
+    lock_blobs(session, [str(digest)])
     size = session.scalar(
         select(m.Blob.size)
         .join(m.RepositoryBlob, m.RepositoryBlob.digest == m.Blob.digest)

@@ -6,13 +6,29 @@ in `periodic(settings)`.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from stiva.config import Settings
+from stiva.services import gc
+from stiva.services.scanning import continuous, queue, scan_job
+from stiva.workers import lifecycle
 from stiva.workers.runner import Handler, Periodic
 
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    **lifecycle.HANDLERS,
+    gc.JOB_KIND: gc.collect_job,
+    queue.SCAN_JOB: scan_job.run_scan,
+    queue.CONTINUOUS_JOB: continuous.run_continuous,
+}
 
 
 def periodic(settings: Settings) -> list[Periodic]:
     """The recurring jobs this deployment runs."""
-    del settings
-    return []
+    return [
+        lifecycle.sweep(settings),
+        Periodic(
+            gc.JOB_KIND,
+            timedelta(seconds=settings.gc.interval_seconds),
+            {"grace_seconds": settings.gc.grace_seconds},
+        ),
+    ]

@@ -11,9 +11,11 @@ from stiva.api.ecr import (
     exclusions,
     images,
     layers,
+    lifecycle,
     policies,
     registry,
     repositories,
+    scanning,
     tags,
     templates,
 )
@@ -29,10 +31,10 @@ OPERATIONS: dict[str, Operation] = {
     **tags.OPERATIONS,
     **templates.OPERATIONS,
     **exclusions.OPERATIONS,
+    **lifecycle.OPERATIONS,
+    **scanning.OPERATIONS,
 }
 
-_LIFECYCLE = "lifecycle policies are not implemented yet"
-_SCANNING = "image scanning is not implemented yet"
 _REPLICATION = "replication is not implemented yet"
 _PULL_THROUGH = "pull-through cache rules are not implemented yet"
 _SIGNING = "managed signing is not implemented yet"
@@ -42,17 +44,6 @@ _IN_PROGRESS = "this operation is not implemented yet"
 NOT_YET: dict[str, str] = {
     # the control-plane issue: each line goes when its operation joins OPERATIONS
     # later issues
-    "PutLifecyclePolicy": _LIFECYCLE,
-    "GetLifecyclePolicy": _LIFECYCLE,
-    "DeleteLifecyclePolicy": _LIFECYCLE,
-    "StartLifecyclePolicyPreview": _LIFECYCLE,
-    "GetLifecyclePolicyPreview": _LIFECYCLE,
-    "PutRegistryScanningConfiguration": _SCANNING,
-    "GetRegistryScanningConfiguration": _SCANNING,
-    "BatchGetRepositoryScanningConfiguration": _SCANNING,
-    "PutImageScanningConfiguration": _SCANNING,
-    "StartImageScan": _SCANNING,
-    "DescribeImageScanFindings": _SCANNING,
     "PutReplicationConfiguration": _REPLICATION,
     "DescribeImageReplicationStatus": _REPLICATION,
     "StartReplicationBackfill": _REPLICATION,

@@ -58,6 +58,8 @@ def image_detail(detail: ImageDetail, *, registry_id: str, repository_name: str)
         "subjectManifestDigest": detail.subject_digest,
         "lastArchivedAt": detail.last_archived_at,
         "lastActivatedAt": detail.last_activated_at,
+        "imageScanStatus": detail.scan_status,
+        "imageScanFindingsSummary": detail.scan_summary,
     }
     return {
         "registryId": registry_id,

@@ -1,4 +1,5 @@
-"""The `stiva` command: serve, check-config."""
+"""The `stiva` command: serve, check-config, ecr-coverage and admin here; lifecycle, gc/fsck and
+vulndb/sbom in their own modules, registered on `main` below."""
 
 from __future__ import annotations
 
@@ -11,17 +12,12 @@ from typing import Any
 
 import click
 
+from stiva.cli import lifecycle, maintenance, scanning
+from stiva.cli.options import data_options, load
 from stiva.config import Settings, load_settings
 from stiva.errors import ConfigError
 
 log = logging.getLogger("stiva")
-
-
-def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
-    try:
-        return load_settings(config_file=config, env=os.environ, overrides=overrides)
-    except ConfigError as exc:
-        raise click.ClickException(exc.message) from None
 
 
 @click.group()
@@ -56,7 +52,7 @@ def serve(
 
     from stiva.app import SETTINGS_ENV, create_app, prepare
 
-    settings = _settings(
+    settings = load(
         config,
         {"data_dir": data_dir, "listen": listen, "region": region, "account_id": account_id},
     )
@@ -132,27 +128,14 @@ def admin() -> None:
     """Administer accounts (works while the server runs)."""
 
 
-def _admin_options(command: click.decorators.FC) -> click.decorators.FC:
-    command = click.option(
-        "--config",
-        "config",
-        type=click.Path(path_type=Path),
-        envvar="STIVA_CONFIG",
-        help="TOML configuration file.",
-    )(command)
-    return click.option(
-        "--data-dir", type=click.Path(path_type=Path), help="Data directory [STIVA_DATA_DIR]."
-    )(command)
-
-
 @admin.command("create-account")
-@_admin_options
+@data_options
 @click.option("--account-id", help="The new account's 12-digit id (generated when absent).")
 def create_account(config: Path | None, data_dir: Path | None, account_id: str | None) -> None:
     """Create an account; print its root credential as JSON (shown once)."""
     from stiva.admin import create_account as create
 
-    settings = _settings(config, {"data_dir": data_dir})
+    settings = load(config, {"data_dir": data_dir})
     try:
         result = create(settings, account_id=account_id)
     except ConfigError as exc:
@@ -161,13 +144,20 @@ def create_account(config: Path | None, data_dir: Path | None, account_id: str |
 
 
 @admin.command("list-accounts")
-@_admin_options
+@data_options
 def list_accounts(config: Path | None, data_dir: Path | None) -> None:
     """Print the accounts as JSON."""
     from stiva.admin import list_accounts as listing
 
-    settings = _settings(config, {"data_dir": data_dir})
+    settings = load(config, {"data_dir": data_dir})
     try:
         click.echo(json.dumps(listing(settings), indent=2))
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
+
+
+main.add_command(lifecycle.lifecycle)
+main.add_command(maintenance.gc_command)
+main.add_command(maintenance.fsck_command)
+main.add_command(scanning.vulndb)
+main.add_command(scanning.sbom_command)

@@ -1,0 +1,355 @@
+"""Known-answer scans: images assembled with tarfile from real package data, matched against
+real advisory databases (PyPI, Go, crates.io, npm samples, Alpine secdb) and a few synthetic
+records (Debian, Maven, RubyGems: `tests/data/scanning/osv/synthetic.json`). The expected
+findings are listed exactly; so are the cases that must not be reported.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from stiva.scanning.inventory import Inventory, merge
+from stiva.scanning.layer import analyze_layer
+from stiva.scanning.match import Finding, match
+from stiva.scanning.osv import alpine_secdb_to_osv, merge_records
+from tests.support.layers import (
+    DATA,
+    OS_PACKAGES,
+    VULNDB,
+    AdvisoryIndex,
+    LayerBuilder,
+    auditable_binary,
+    dist_info,
+    go_binary,
+    metadata,
+    osv_records,
+)
+
+PY = DATA / "python"
+NPM = DATA / "npm"
+DEB = DATA / "debian"
+SITE = "usr/local/lib/python3.11/site-packages"
+GO_MODINFO = (
+    "path\texample.com/app\nmod\texample.com/app\t(devel)\t\n"
+    "dep\tgithub.com/gin-gonic/gin\tv1.5.0\th1:a=\ndep\tgolang.org/x/text\tv0.3.7\th1:b=\n"
+)
+URLLIB3_LIST = (
+    "/.\n/usr\n/usr/lib\n/usr/lib/python3\n/usr/lib/python3/dist-packages\n"
+    "/usr/lib/python3/dist-packages/urllib3\n/usr/lib/python3/dist-packages/urllib3/__init__.py\n"
+    "/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info\n"
+    "/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO\n"
+)
+
+
+def _jar(entries: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return raw.getvalue()
+
+
+def _pom(group: str, artifact: str, version: str) -> dict[str, bytes]:
+    props = f"#Created by Apache Maven\ngroupId={group}\nartifactId={artifact}\nversion={version}\n"
+    return {f"META-INF/maven/{group}/{artifact}/pom.properties": props.encode()}
+
+
+def debian_base() -> LayerBuilder:
+    return (
+        LayerBuilder()
+        .file("etc/os-release", (OS_PACKAGES / "debian12-os-release").read_bytes())
+        .file("var/lib/dpkg/status", (OS_PACKAGES / "debian12-dpkg-status").read_bytes())
+        .file("var/lib/dpkg/info/python3-yaml.list", (DEB / "python3-yaml.list").read_bytes())
+        .file(
+            "usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA",
+            (DEB / "PyYAML-6.0.METADATA").read_bytes(),
+        )
+        .file("var/lib/dpkg/info/python3-urllib3.list", URLLIB3_LIST)
+        .file(
+            "usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO",
+            metadata("urllib3", "1.26.12"),
+        )
+    )
+
+
+def application() -> LayerBuilder:
+    log4j = _jar(_pom("org.apache.logging.log4j", "log4j-core", "2.14.1"))
+    war = _jar({"WEB-INF/lib/log4j-core-2.14.1.jar": log4j, **_pom("com.example", "shop", "1.0.0")})
+    gemspec = (
+        'Gem::Specification.new do |s|\n  s.name = "rack".freeze\n  s.version = "2.2.3"\nend\n'
+    )
+    crates = [
+        {"name": "app", "version": "0.1.0", "source": "local", "root": True},
+        {"name": "smallvec", "version": "1.6.0", "source": "crates.io"},
+        {"name": "ansi_term", "version": "0.12.1", "source": "crates.io"},
+    ]
+    builder = LayerBuilder()
+    for name, version in [
+        ("Jinja2", "2.10"),
+        ("urllib3", "1.24.1"),
+        ("requests", "2.19.1"),
+        ("py", "1.11.0"),
+        ("setuptools", "65.5.0"),
+    ]:
+        builder.file(
+            dist_info(name, version, site=SITE),
+            (PY / f"{name}-{version}.dist-info" / "METADATA").read_bytes(),
+        )
+    return (
+        builder.file(
+            f"{SITE}/PyYAML-5.3.egg-info/PKG-INFO",
+            (PY / "PyYAML-5.3.egg-info" / "PKG-INFO").read_bytes(),
+        )
+        .file(dist_info("arrayfire", "3.5.0", site=SITE), metadata("arrayfire", "3.5.0"))
+        .file(
+            "srv/app/node_modules/lodash/package.json",
+            (NPM / "lodash-4.17.20.package.json").read_bytes(),
+        )
+        .file(
+            "srv/app/node_modules/minimist/package.json",
+            (NPM / "minimist-1.2.5.package.json").read_bytes(),
+        )
+        .file(
+            "srv/app/node_modules/mkdirp/node_modules/minimist/package.json",
+            (NPM / "minimist-0.2.4.package.json").read_bytes(),
+        )
+        .file("usr/local/bin/server", go_binary("devel go1.23-abcdef", GO_MODINFO), mode=0o755)
+        .file("usr/local/bin/tool", auditable_binary(crates), mode=0o755)
+        .file("opt/shop/shop.war", war)
+        .file("usr/local/bundle/specifications/rack-2.2.3.gemspec", gemspec)
+    )
+
+
+def cleanup() -> LayerBuilder:
+    return LayerBuilder().whiteout(f"{SITE}/requests-2.19.1.dist-info")
+
+
+@pytest.fixture(scope="module")
+def advisories() -> AdvisoryIndex:
+    records = []
+    for name in ("PyPI.zip", "Go.zip", "crates.io.zip", "npm-sample"):
+        records += osv_records(VULNDB / "osv" / name)
+    records += json.loads((DATA / "osv" / "synthetic.json").read_text())
+    return AdvisoryIndex(records)
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Inventory:
+    blobs = [debian_base().gzip(), application().zstd(), cleanup().tar()]
+    return merge([analyze_layer(io.BytesIO(blob)) for blob in blobs])
+
+
+def summary(findings: list[Finding]) -> Iterator[tuple[str, str, str, str | None, str]]:
+    for f in findings:
+        yield (f.advisory_id, f.package.name, f.installed_version, f.fixed_version, f.severity)
+
+
+EXPECTED_DEBIAN = {
+    ("DEBIAN-TEST-0001", "dmsetup", "2.03.16-2", "2.03.16-3", "LOW"),
+    ("DEBIAN-TEST-0001", "libdevmapper1.02.1", "2.03.16-2", "2.03.16-3", "LOW"),
+    ("DEBIAN-TEST-0003", "zlib1g", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "HIGH"),
+    ("DEBIAN-TEST-0003", "zlib1g-dev", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "HIGH"),
+    ("DEBIAN-TEST-0005", "cpp", "1.203", "1.204", "INFORMATIONAL"),
+    ("DEBIAN-TEST-0005", "g++", "1.203", "1.204", "INFORMATIONAL"),
+    ("DEBIAN-TEST-0005", "gcc", "1.203", "1.204", "INFORMATIONAL"),
+    ("DEBIAN-TEST-0008", "tar", "1.34+dfsg-1.2+deb12u1", None, "UNDEFINED"),
+    ("DEBIAN-TEST-0013", "zlib1g", "1:1.2.13.dfsg-1", None, "UNDEFINED"),
+    ("DEBIAN-TEST-0013", "zlib1g-dev", "1:1.2.13.dfsg-1", None, "UNDEFINED"),
+    *(
+        ("DEBIAN-TEST-0012", name, "2.36-9+deb12u14", "2.36-9+deb12u20", "UNDEFINED")
+        for name in (
+            "libc-bin",
+            "libc-dev-bin",
+            "libc-devtools",
+            "libc-l10n",
+            "libc6",
+            "libc6-dbg",
+            "libc6-dev",
+            "locales",
+        )
+    ),
+}
+EXPECTED_LANGUAGE = {
+    ("PYSEC-2019-217", "jinja2", "2.10", "2.10.1", "UNDEFINED"),
+    ("PYSEC-2021-66", "jinja2", "2.10", "2.11.3", "UNDEFINED"),
+    ("PYSEC-2019-132", "urllib3", "1.24.1", "1.24.3", "UNDEFINED"),
+    ("PYSEC-2019-133", "urllib3", "1.24.1", "1.24.2", "UNDEFINED"),
+    ("PYSEC-2020-148", "urllib3", "1.24.1", "1.25.9", "UNDEFINED"),
+    ("PYSEC-2021-108", "urllib3", "1.24.1", "1.26.5", "UNDEFINED"),
+    ("PYSEC-2023-192", "urllib3", "1.24.1", "1.26.17", "HIGH"),  # unsorted events in the record
+    ("PYSEC-2023-207", "urllib3", "1.24.1", "1.24.2", "MEDIUM"),
+    ("PYSEC-2023-212", "urllib3", "1.24.1", "1.26.18", "MEDIUM"),
+    ("PYSEC-2020-96", "pyyaml", "5.3", "5.3.1", "UNDEFINED"),
+    ("PYSEC-2021-142", "pyyaml", "5.3", "5.4", "UNDEFINED"),
+    ("PYSEC-2022-42969", "py", "1.11.0", None, "UNDEFINED"),  # last_affected 1.11.0
+    ("PYSEC-2022-43012", "setuptools", "65.5.0", "65.5.1", "UNDEFINED"),
+    ("GHSA-35jh-r3h4-6jhm", "lodash", "4.17.20", "4.17.21", "HIGH"),
+    ("GHSA-xvch-5gv4-984h", "minimist", "1.2.5", "1.2.6", "CRITICAL"),
+    ("GO-2020-0001", "github.com/gin-gonic/gin", "v1.5.0", "1.6.0", "UNDEFINED"),
+    ("GO-2021-0052", "github.com/gin-gonic/gin", "v1.5.0", "1.7.7", "UNDEFINED"),
+    ("GO-2023-1737", "github.com/gin-gonic/gin", "v1.5.0", "1.9.1", "UNDEFINED"),
+    ("GO-2022-1059", "golang.org/x/text", "v0.3.7", "0.3.8", "UNDEFINED"),
+    ("GO-2026-5970", "golang.org/x/text", "v0.3.7", "0.39.0", "UNDEFINED"),
+    ("RUSTSEC-2021-0003", "smallvec", "1.6.0", "1.6.1", "CRITICAL"),
+    ("GHSA-TEST-log4j", "org.apache.logging.log4j:log4j-core", "2.14.1", "2.15.0", "CRITICAL"),
+    ("GHSA-TEST-rack", "rack", "2.2.3", "2.2.3.1", "MEDIUM"),
+}
+
+
+def test_known_answer_image(inventory: Inventory, advisories: AdvisoryIndex) -> None:
+    found = set(summary(match(inventory, advisories)))
+    assert {f for f in found if f[0].startswith("DEBIAN")} == EXPECTED_DEBIAN
+    assert {f for f in found if not f[0].startswith("DEBIAN")} == EXPECTED_LANGUAGE
+    assert len(found) == len(EXPECTED_DEBIAN) + len(EXPECTED_LANGUAGE)
+
+
+@pytest.mark.parametrize(
+    ("advisory", "why"),
+    [
+        ("DEBIAN-TEST-0002", "fixed exactly at the installed source version"),
+        ("DEBIAN-TEST-0004", "the installed epoch makes it newer than the fix"),
+        ("DEBIAN-TEST-0006", "withdrawn"),
+        ("DEBIAN-TEST-0007", "another Debian release"),
+        ("DEBIAN-TEST-0009", "above last_affected"),
+        ("DEBIAN-TEST-0010", "beyond the limit"),
+        ("DEBIAN-TEST-0011", "Debian advisories name source packages, not binaries"),
+        ("DEBIAN-TEST-0014", "GIT ranges are not evaluated"),
+        ("GHSA-p6mc-m468-83gw", "lodash 4.17.20 is the exact fixed version"),
+        ("GHSA-TEST-rack-old", "rack 2.2.3 is the exact fixed version"),
+        ("PYSEC-2019-144", "withdrawn (arrayfire)"),
+        ("PYSEC-2018-28", "requests was whited out in the top layer"),
+        ("PYSEC-2023-74", "requests was whited out in the top layer"),
+        ("RUSTSEC-2021-0139", "informational (unmaintained) notices are not findings by default"),
+    ],
+)
+def test_not_reported(
+    inventory: Inventory, advisories: AdvisoryIndex, advisory: str, why: str
+) -> None:
+    assert advisory not in {f.advisory_id for f in match(inventory, advisories)}, why
+
+
+def test_os_owned_python_packages_are_not_matched_as_pypi(
+    inventory: Inventory, advisories: AdvisoryIndex
+) -> None:
+    pypi = {(p.name, p.version) for p in inventory.packages if p.ecosystem == "PyPI"}
+    assert ("urllib3", "1.26.12") not in pypi  # python3-urllib3 owns it: PYSEC-2023-192 would fire
+    assert ("pyyaml", "6.0") not in pypi
+    assert ("pyyaml", "5.3") in pypi
+    urllib3 = [f for f in match(inventory, advisories) if f.package.name == "urllib3"]
+    assert {f.package.version for f in urllib3} == {"1.24.1"}
+
+
+def test_nested_archives_are_reported_with_their_path(inventory: Inventory) -> None:
+    maven = {(p.name, p.version, p.path) for p in inventory.packages if p.ecosystem == "Maven"}
+    assert maven == {
+        ("com.example:shop", "1.0.0", "opt/shop/shop.war"),
+        (
+            "org.apache.logging.log4j:log4j-core",
+            "2.14.1",
+            "opt/shop/shop.war!/WEB-INF/lib/log4j-core-2.14.1.jar",
+        ),
+    }
+
+
+def test_informational_notices_on_request(inventory: Inventory, advisories: AdvisoryIndex) -> None:
+    findings = match(inventory, advisories, include_informational=True)
+    notice = next(f for f in findings if f.advisory_id == "RUSTSEC-2021-0139")
+    assert (notice.package.name, notice.severity, notice.source) == (
+        "ansi_term",
+        "INFORMATIONAL",
+        "vendor",
+    )
+
+
+def test_severity_sources_and_order(inventory: Inventory, advisories: AdvisoryIndex) -> None:
+    findings = match(inventory, advisories)
+    by_id = {(f.advisory_id, f.package.name): f for f in findings}
+    lvm2 = by_id["DEBIAN-TEST-0001", "dmsetup"]
+    assert (lvm2.severity, lvm2.source, lvm2.score) == ("LOW", "vendor", 9.8)  # vendor first
+    zlib = by_id["DEBIAN-TEST-0003", "zlib1g"]
+    assert (zlib.severity, zlib.source, zlib.score) == ("HIGH", "cvss", 7.5)  # "not yet assigned"
+    lodash = by_id["GHSA-35jh-r3h4-6jhm", "lodash"]
+    assert (lodash.severity, lodash.source, lodash.vector) == (
+        "HIGH",
+        "vendor",
+        "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H",
+    )
+    assert lodash.uri == "https://nvd.nist.gov/vuln/detail/CVE-2021-23337"  # its ADVISORY link
+    assert lodash.aliases == ("CVE-2021-23337",)
+    ranks = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"]
+    order = [ranks.index(f.severity) for f in findings]
+    assert order == sorted(order)
+
+
+def test_go_standard_library(advisories: AdvisoryIndex) -> None:
+    blob = LayerBuilder().file(
+        "bin/app", go_binary("go1.20.3", "mod\texample.com/app\tv1.0.0\t\n"), mode=0o755
+    )
+    findings = match(merge([analyze_layer(io.BytesIO(blob.tar()))]), advisories)
+    stdlib = {f.advisory_id for f in findings if f.package.name == "stdlib"}
+    assert {"GO-2023-1751", "GO-2023-1752", "GO-2023-1753"} <= stdlib  # fixed in 1.20.4
+    assert "GO-2023-1704" not in stdlib  # fixed in 1.20.3 itself
+    assert all(f.installed_version == "1.20.3" for f in findings)
+
+
+ALPINE_ONLY_OPENSSL = [
+    "CVE-2016-2179", "CVE-2016-2180", "CVE-2016-2181", "CVE-2016-2182", "CVE-2016-2183",
+    "CVE-2016-6302", "CVE-2016-6303", "CVE-2016-6304", "CVE-2016-6306", "CVE-2016-7052",
+    "CVE-2016-7055", "CVE-2017-3731", "CVE-2017-3732", "CVE-2017-3735", "CVE-2017-3736",
+    "CVE-2017-3737", "CVE-2017-3738", "CVE-2018-0732", "CVE-2018-0733", "CVE-2018-0734",
+    "CVE-2018-0737", "CVE-2018-0739", "CVE-2018-5407",
+]  # fmt: skip
+
+
+def _secdb(release: str) -> list[dict[str, object]]:
+    records = []
+    for repo in ("main", "community"):
+        document = yaml.safe_load((VULNDB / "alpine-secdb" / release / f"{repo}.yaml").read_text())
+        records += alpine_secdb_to_osv(document)
+    return records
+
+
+def test_known_answer_alpine_3_4_with_real_secdb() -> None:
+    index = AdvisoryIndex(merge_records(_secdb("v3.4") + _secdb("v3.5")))
+    root = OS_PACKAGES / "alpine-3.4"
+    blob = (
+        LayerBuilder()
+        .file("etc/os-release", (root / "etc" / "os-release").read_bytes())
+        .file("lib/apk/db/installed", (root / "lib" / "apk" / "db" / "installed").read_bytes())
+        .gzip()
+    )
+    findings = match(merge([analyze_layer(io.BytesIO(blob))]), index)
+    found = {
+        (f.advisory_id, f.package.name, f.installed_version, f.fixed_version) for f in findings
+    }
+    expected = {
+        ("ALPINE-CVE-2016-6301", "busybox", "1.24.2-r9", "1.24.2-r12"),
+        ("ALPINE-CVE-2017-15873", "busybox", "1.24.2-r9", "1.24.2-r13"),
+        ("ALPINE-CVE-2017-16544", "busybox", "1.24.2-r9", "1.24.2-r13"),
+        ("ALPINE-CVE-2016-8859", "musl", "1.1.14-r10", "1.1.14-r13"),
+        ("ALPINE-CVE-2016-8859", "musl-utils", "1.1.14-r10", "1.1.14-r13"),
+        ("ALPINE-CVE-2017-15650", "musl", "1.1.14-r10", "1.1.14-r16"),
+        ("ALPINE-CVE-2017-15650", "musl-utils", "1.1.14-r10", "1.1.14-r16"),
+        *((f"ALPINE-CVE-2016-984{n}", "zlib", "1.2.8-r2", "1.2.11-r0") for n in range(4)),
+    }
+    assert {f for f in found if "openssl" not in f[1] and not f[1].startswith("lib")} == expected
+    openssl = {(f[0], f[1]) for f in found if f[1] in ("libcrypto1.0", "libssl1.0")}
+    assert openssl == {
+        (f"ALPINE-{c}", b) for c in ALPINE_ONLY_OPENSSL for b in ("libcrypto1.0", "libssl1.0")
+    }
+    assert len(found) == len(expected) + 2 * len(ALPINE_ONLY_OPENSSL)
+    assert "ALPINE-CVE-2016-2147" not in {f[0] for f in found}  # busybox fixed in 1.24.2-r0
+    assert all(f.package.ecosystem == "Alpine:v3.4" for f in findings)
+
+
+def test_matching_is_a_pure_function_of_the_cached_inventory(
+    inventory: Inventory, advisories: AdvisoryIndex
+) -> None:
+    again = Inventory.from_json(inventory.to_json())
+    assert match(again, advisories) == match(inventory, advisories)
