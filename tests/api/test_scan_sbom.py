@@ -3,6 +3,7 @@ demand, and attached to the image as an OCI referrer that clients find with the 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,10 @@ from stiva.cli import main
 from stiva.oci.digest import Digest
 from stiva.services.scanning.sbom import export_sbom
 from stiva.storage.layout import blob_path
+from tests.api.test_iam_helpers import allow, iam, new_user_keys, policy
+from tests.api.test_scan_authorization import ecr_as
 from tests.support.layers import LayerBuilder
+from tests.support.registry import basic
 from tests.support.scanning import Scanning, application, debian_base, scanning_registry
 
 CYCLONEDX = "application/vnd.cyclonedx+json"
@@ -123,3 +127,41 @@ def test_sbom_of_an_index_or_an_unknown_image_is_refused(sc: Scanning) -> None:
     missing = runner.invoke(main, ["sbom", *data, "nope"])
     assert missing.exit_code != 0
     assert "does not exist" in missing.output
+
+
+def test_sbom_through_the_registry_api_extension(sc: Scanning) -> None:
+    digest = sc.push_layers("app", "v1", [debian_base().gzip(), application().gzip()])
+    client, auth = sc.registry.client, sc.registry.auth
+    got = client.get("/v2/app/_stiva/sbom/v1", headers=auth)
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith(CYCLONEDX)
+    doc = got.json()
+    assert doc["metadata"]["component"]["version"] == digest
+    expected = export_sbom(sc.ctx, account_id=sc.account_id, name="app", reference=digest)
+    assert by_purl(doc) == by_purl(expected)
+    assert (
+        client.get(f"/v2/app/_stiva/sbom/{digest}", headers=auth).json()["components"]
+        == (doc["components"])
+    )
+    missing = client.get("/v2/app/_stiva/sbom/nope", headers=auth)
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    anonymous = client.get("/v2/app/_stiva/sbom/v1")
+    assert anonymous.status_code == 401
+
+
+def test_the_sbom_extension_needs_describe_image_scan_findings(sc: Scanning) -> None:
+    sc.push_layers("app", "v1", [debian_base().gzip()])
+    registry = sc.registry
+    client = iam(registry)
+    keys = new_user_keys(client, "puller")
+    arn = f"arn:aws:ecr:us-east-1:{registry.account_id}:repository/app"
+    document = policy(allow("ecr:GetAuthorizationToken"), allow(["ecr:BatchGetImage"], arn))
+    client.call("PutUserPolicy", UserName="puller", PolicyName="pull", PolicyDocument=document)
+    token = ecr_as(registry, keys, "GetAuthorizationToken").json()
+    password = base64.b64decode(token["authorizationData"][0]["authorizationToken"]).decode()
+    auth = basic(password.split(":", 1)[1])
+    assert registry.client.get("/v2/app/manifests/v1", headers=auth).status_code == 200
+    denied = registry.client.get("/v2/app/_stiva/sbom/v1", headers=auth)
+    assert denied.status_code == 403
+    assert denied.json()["errors"][0]["code"] == "DENIED"

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from stiva.api.oci import blobs, discovery, manifests, uploads
+from stiva.api.oci import blobs, discovery, extensions, manifests, uploads
 from stiva.api.oci.errors import error_response, to_response
 from stiva.api.oci.request import OciRequest
 from stiva.errors import AuthenticationError, StivaError
@@ -86,6 +86,10 @@ ROUTES: tuple[Route, ...] = (
     _route(
         rf"^/v2/{_NAME}/referrers/(?P<digest>[^/]+)$",
         GET=Endpoint(discovery.referrers, "ecr:BatchGetImage"),
+    ),
+    _route(
+        rf"^/v2/{_NAME}/_stiva/sbom/(?P<reference>[^/]+)$",
+        GET=Endpoint(extensions.sbom, "ecr:DescribeImageScanFindings"),
     ),
 )
 METHODS = sorted({method for route in ROUTES for method in route.methods})
