@@ -221,6 +221,7 @@ def test_model_constraints_answer_validation_exception(
         ({"repositoryPolicy": "{not json"}, "Invalid repository policy provided"),
         ({"repositoryPolicy": "[]"}, "Invalid repository policy provided"),
         ({"lifecyclePolicy": "nope"}, "Lifecycle policy validation failure"),
+        ({"lifecyclePolicy": '{"rules": []}'}, "Lifecycle policy validation failure"),
         ({"customRoleArn": "arn:aws:iam::999999999999:role/x"}, "'customRoleArn'"),
         ({"customRoleArn": "role-name"}, "'customRoleArn'"),
     ],
@@ -233,6 +234,7 @@ def test_model_constraints_answer_validation_exception(
         "policy-json",
         "policy-object",
         "lifecycle",
+        "lifecycle-rules",
         "role-account",
         "role-arn",
     ],
@@ -335,6 +337,7 @@ def test_push_to_a_covered_name_creates_the_repository(registry: InProcessRegist
         imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
         imageTagMutabilityExclusionFilters=FILTERS,
         repositoryPolicy=POLICY,
+        lifecyclePolicy=LIFECYCLE,
     )
     digest, _ = registry.push_image("team/app", "v1", registry.auth)
     repo = repository(registry, "team/app")
@@ -347,6 +350,8 @@ def test_push_to_a_covered_name_creates_the_repository(registry: InProcessRegist
     assert [i["imageDigest"] for i in images] == [digest]
     policy = registry.ecr_ok("GetRepositoryPolicy", repositoryName="team/app")
     assert json.loads(policy["policyText"]) == json.loads(POLICY)
+    lifecycle = registry.ecr_ok("GetLifecyclePolicy", repositoryName="team/app")
+    assert json.loads(lifecycle["lifecyclePolicyText"]) == json.loads(LIFECYCLE)
 
 
 def test_longest_prefix_wins_and_root_is_the_fallback(registry: InProcessRegistry) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_ecr_templates import LIFECYCLE
 from tests.e2e.conftest import Skopeo
 from tests.support.images import Layout
 from tests.support.live import REGION, LiveServer
@@ -32,7 +33,7 @@ def test_template_operations(server: LiveServer) -> None:
         imageTagMutability="MUTABLE_WITH_EXCLUSION",
         imageTagMutabilityExclusionFilters=FILTERS,
         repositoryPolicy=POLICY,
-        lifecyclePolicy='{"rules": []}',
+        lifecyclePolicy=LIFECYCLE,
         customRoleArn=f"arn:aws:iam::{server.account_id}:role/templates",
     )
     assert created["registryId"] == server.account_id

@@ -4,8 +4,9 @@ A template names a repository-name prefix (`prod/team`, with a trailing `/` impl
 `prod/team/x`, not `prod/teamx` nor `prod/team` itself) or `ROOT` (every name no other template
 covers), the purposes it applies to (CREATE_ON_PUSH, REPLICATION, PULL_THROUGH_CACHE), and the
 settings a repository Stiva creates on the caller's behalf gets: encryption, resource tags, tag
-mutability (+ exclusion filters) and repository policy. Its lifecycle policy and custom role are
-kept and returned but not applied yet (Stiva has no lifecycle policies, and assumes no roles).
+mutability (+ exclusion filters), repository policy and lifecycle policy (validated as
+PutLifecyclePolicy validates it, when the template is stored). Its custom role is kept and returned
+but not used (Stiva assumes no roles).
 
 `prod` and `prod/` are the same template: the prefix is returned as it was given, but lookups,
 uniqueness and matching use the form without the trailing `/`.
@@ -34,10 +35,12 @@ from stiva.errors import (
     TemplateNotFound,
 )
 from stiva.iam.policy import PolicyError, load_json_object
+from stiva.lifecycle.policy import LifecyclePolicyError, parse_lifecycle_policy
 from stiva.metadata import models as m
 from stiva.oci.names import parse_name
 from stiva.services import policies
 from stiva.services import tags as resource_tags
+from stiva.services.lifecycle.policies import put_lifecycle_policy
 from stiva.services.pagination import decode_token, encode_token
 from stiva.services.repositories import (
     KMS_TYPES,
@@ -130,6 +133,18 @@ def _repository_policy(text: str) -> str | None:
     return text
 
 
+def _lifecycle_policy(text: str) -> str | None:
+    """A lifecycle policy as PutLifecyclePolicy would accept it; None for "" (no policy)."""
+    why = "Lifecycle policy validation failure"
+    if _json_object(text, "lifecyclePolicy", f"{why}: the policy must be a JSON object") is None:
+        return None
+    try:
+        parse_lifecycle_policy(text)
+    except LifecyclePolicyError as exc:
+        raise _invalid("lifecyclePolicy", f"{why}: {exc.detail}") from None
+    return text
+
+
 def _role(arn: str, account_id: str) -> str | None:
     if arn == "":
         return None
@@ -190,11 +205,7 @@ def _apply(template: Template, spec: TemplateSpec, *, account_id: str) -> None:
     if spec.repository_policy is not None:
         template.repository_policy = _repository_policy(spec.repository_policy)
     if spec.lifecycle_policy is not None:
-        template.lifecycle_policy = _json_object(
-            spec.lifecycle_policy,
-            "lifecyclePolicy",
-            "Lifecycle policy validation failure: the policy must be a JSON object",
-        )
+        template.lifecycle_policy = _lifecycle_policy(spec.lifecycle_policy)
     if spec.custom_role_arn is not None:
         template.custom_role_arn = _role(spec.custom_role_arn, account_id)
 
@@ -324,7 +335,8 @@ def template_for(session: Session, *, account_id: str, name: str, purpose: str) 
 def create_repository_from_template(
     session: Session, *, account_id: str, name: str, template: Template
 ) -> m.Repository:
-    """Create `name` with a template's encryption, tags, mutability (+ filters) and policy.
+    """Create `name` with a template's encryption, tags, mutability (+ filters), repository
+    policy and lifecycle policy.
 
     RepositoryAlreadyExists if it exists. Replication and pull-through cache call this too.
     """
@@ -337,7 +349,16 @@ def create_repository_from_template(
         tags=resource_tags_of(template),
         policy_text=_stored_policy(template.repository_policy),
     )
-    return create_repository(session, account_id=account_id, spec=spec)
+    repo = create_repository(session, account_id=account_id, spec=spec)
+    if template.lifecycle_policy is not None:
+        put_lifecycle_policy(
+            session,
+            account_id=account_id,
+            name=name,
+            policy_text=template.lifecycle_policy,
+            now=m.utcnow(),
+        )
+    return repo
 
 
 def _stored_policy(text: str | None) -> str | None:
