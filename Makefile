@@ -4,7 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format tools bench clean
+# The PostgreSQL pass of `make test` (skipped, and said so, when the server is not reachable).
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_URL  ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/postgres
+PG_UP   := $(BIN)/python -c "import socket; socket.create_connection(('$(PG_HOST)', $(PG_PORT)), 2).close()"
+
+.PHONY: install run test test-sqlite test-postgres lint format tools bench clean
 
 install: $(STAMP)
 
@@ -29,8 +35,20 @@ format: install
 tools:
 	./scripts/install-tools.sh skopeo
 
-test: install tools lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+test: install tools lint test-sqlite
+	@if $(PG_UP) 2>/dev/null; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else \
+		echo "*** PostgreSQL is not reachable at $(PG_HOST):$(PG_PORT): PostgreSQL pass SKIPPED ***"; \
+	fi
+
+test-sqlite: install tools
+	@echo "=== test pass 1: metadata on SQLite ==="
+	STIVA_TEST_DATABASE=sqlite PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+
+test-postgres: install tools
+	@echo "=== test pass 2: metadata on PostgreSQL at $(PG_HOST):$(PG_PORT) ==="
+	STIVA_TEST_DATABASE="$(PG_URL)" PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
 
 bench: install
 	./scripts/install-tools.sh skopeo docker-registry wrk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stiva.app import open_secrets
+from stiva.app import open_database, open_secrets
 from stiva.config import Settings
 from stiva.errors import ConfigError
 from stiva.metadata.database import Database
@@ -14,7 +14,7 @@ from stiva.services import identity
 
 
 def _database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    db = open_database(settings)
     if current_revision(db.engine) != head_revision():
         db.dispose()
         raise ConfigError(

@@ -16,11 +16,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stiva.api import dispatch
+from stiva.api import dispatch, health
 from stiva.api.ecr.model import EcrModel
 from stiva.api.oci.router import METHODS
 from stiva.api.oci.router import dispatch as oci_dispatch
@@ -28,6 +26,7 @@ from stiva.clock import Clock
 from stiva.config import Settings
 from stiva.errors import ConfigError
 from stiva.metadata.database import Database
+from stiva.metadata.dialect import PoolOptions, collation_problem, lock_deployment
 from stiva.metadata.migrate import upgrade
 from stiva.services import downloads, identity
 from stiva.services.authorization import Authorizer
@@ -36,7 +35,9 @@ from stiva.services.deployment import Deployment
 from stiva.services.secrets import SecretBox, load_key
 from stiva.services.uploads import Uploads
 from stiva.storage.base import Storage
+from stiva.storage.driver import StorageError
 from stiva.storage.filesystem import FilesystemDriver
+from stiva.storage.s3 import S3Driver, S3Options, open_s3, parse_s3_url
 from stiva.workers.handlers import HANDLERS, periodic
 from stiva.workers.runner import Worker
 
@@ -55,7 +56,32 @@ def open_storage(settings: Settings) -> Storage:
         root = Path(unquote(parts.path))
         root.mkdir(parents=True, exist_ok=True)
         return Storage(FilesystemDriver(root))
-    raise ConfigError(f"storage URL scheme '{parts.scheme}' is not supported (supported: file://)")
+    if parts.scheme == "s3":
+        return Storage(_open_s3(settings))
+    raise ConfigError(
+        f"storage URL scheme '{parts.scheme}' is not supported (supported: file://, s3://)"
+    )
+
+
+def _open_s3(settings: Settings) -> S3Driver:
+    """The S3 driver of `storage.url` and `storage.s3`, its bucket checked reachable now."""
+    s3 = settings.storage.s3
+    try:
+        bucket, prefix = parse_s3_url(settings.storage_url)
+        return open_s3(
+            S3Options(
+                bucket=bucket,
+                prefix=prefix,
+                endpoint_url=s3.endpoint_url,
+                region=s3.region,
+                redirect=s3.redirect,
+                presign_expiry_seconds=s3.presign_expiry_seconds,
+                part_size=s3.part_size_mb * 1024 * 1024,
+                addressing_style=s3.addressing_style,
+            )
+        )
+    except (ValueError, StorageError) as exc:
+        raise ConfigError(f"storage.url {settings.storage_url}: {exc}") from None
 
 
 def write_credentials(path: Path, result: identity.BootstrapResult, region: str) -> None:
@@ -75,14 +101,31 @@ def open_secrets(settings: Settings) -> SecretBox:
     return SecretBox(load_key(settings.auth.secret_key, settings.data_dir))
 
 
+def open_database(settings: Settings, clock: Clock | None = None) -> Database:
+    """The configured metadata database, its pool sized by the `database` section."""
+    config = settings.database
+    pool = PoolOptions(
+        size=config.pool_size,
+        max_overflow=config.max_overflow,
+        timeout_seconds=config.pool_timeout_seconds,
+        recycle_seconds=config.pool_recycle_seconds,
+    )
+    return Database(settings.database_url, clock=clock, pool=pool)
+
+
 def prepare(settings: Settings) -> Prepared:
-    """Create the data directory, migrate the schema, bootstrap the first account if needed."""
+    """Create the data directory, migrate the schema, bootstrap the first account if needed.
+
+    Nodes sharing one database take turns here: only the first to find it empty bootstraps."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    open_storage(settings)  # a store that is unreachable or missing stops the start here
     box = open_secrets(settings)
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         upgrade(db.engine)
         with db.write() as session:
+            lock_deployment(session.connection())
+            collation = collation_problem(session.connection())
             sealed = identity.seal_stored_secrets(session, box)
             result = identity.bootstrap(session, box, account_id=settings.account_id)
             identity.ensure_key(session, identity.TOKEN_KEY)
@@ -91,6 +134,8 @@ def prepare(settings: Settings) -> Prepared:
             default = identity.default_account(session)
     finally:
         db.dispose()
+    if collation:
+        log.warning("%s", collation)
     if sealed:
         log.info("sealed %d access-key secrets stored in clear by an earlier release", sealed)
     if settings.account_id and default != settings.account_id and result is None:
@@ -107,7 +152,7 @@ def prepare(settings: Settings) -> Prepared:
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> RegistryContext:
-    db = Database(settings.database_url, clock=clock)
+    db = open_database(settings, clock)
     storage = open_storage(settings)
     with db.write() as session:
         keys = Keys(
@@ -133,6 +178,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> RegistryCon
         clock_skew_seconds=settings.auth.clock_skew_seconds,
         secrets=open_secrets(settings),
         authorizer=Authorizer(db),
+        replication=settings.replication,
     )
 
 
@@ -155,26 +201,34 @@ def make_worker(ctx: RegistryContext, settings: Settings) -> Worker:
     )
 
 
-async def _work(worker: Worker, settings: Settings) -> None:
-    """Run background jobs while the server runs; re-check periodic jobs every minute."""
+WORKER_SHUTDOWN_SECONDS = 30.0  # how long shutdown waits for the job in hand to finish
+
+
+async def _idle(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+
+
+async def _work(worker: Worker, settings: Settings, stopping: asyncio.Event) -> None:
+    """Run background jobs until `stopping` is set; re-check periodic jobs every minute.
+
+    A job in hand when `stopping` is set is finished, not abandoned: an abandoned job would stay
+    leased to this (exiting) process until its lease ran out, delaying it for every other node.
+    """
     next_schedule = 0.0
     loop = asyncio.get_running_loop()
-    while True:
+    while not stopping.is_set():
         try:
             if loop.time() >= next_schedule:
                 await asyncio.to_thread(worker.schedule_periodic)
                 next_schedule = loop.time() + 60
             if not await asyncio.to_thread(worker.run_once):
-                await asyncio.sleep(settings.workers.poll_seconds)
+                await _idle(stopping, settings.workers.poll_seconds)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("the background worker failed; retrying")
-            await asyncio.sleep(settings.workers.poll_seconds)
-
-
-async def _healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+            await _idle(stopping, settings.workers.poll_seconds)
 
 
 def create_app(
@@ -189,11 +243,22 @@ def create_app(
                 _flush_recorders(context, settings.registry.pull_time_flush_seconds)
             )
         ]
-        if settings.workers.enabled:
-            tasks.append(asyncio.create_task(_work(make_worker(context, settings), settings)))
+        stopping = asyncio.Event()
+        worker = (
+            asyncio.create_task(_work(make_worker(context, settings), settings, stopping))
+            if settings.workers.enabled
+            else None
+        )
         try:
             yield
         finally:
+            stopping.set()
+            if worker is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(worker), WORKER_SHUTDOWN_SECONDS)
+                except TimeoutError:
+                    log.warning("the job in hand did not finish; its lease will run out")
+                    tasks.append(worker)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -205,7 +270,8 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/", dispatch.endpoint(), methods=["POST"]),
-            Route("/healthz", _healthz, methods=["GET"]),
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/readyz", health.readyz, methods=["GET"]),
             Route("/v2", oci_dispatch, methods=METHODS),
             Route("/v2/{rest:path}", oci_dispatch, methods=METHODS),
         ],

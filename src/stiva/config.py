@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from stiva.errors import ConfigError
 
@@ -31,10 +38,66 @@ class DatabaseConfig(_Section):
     url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in the data directory"
     )
+    pool_size: int | None = Field(
+        default=None, ge=1, le=1000, description="PostgreSQL: connections kept open (default 10)"
+    )
+    max_overflow: int | None = Field(
+        default=None, ge=0, le=1000, description="PostgreSQL: extra connections (default 20)"
+    )
+    pool_timeout_seconds: float | None = Field(
+        default=None, gt=0, le=600, description="PostgreSQL: wait for a connection (default 30)"
+    )
+    pool_recycle_seconds: int | None = Field(
+        default=None, ge=1, description="PostgreSQL: reopen connections older than this (1800)"
+    )
+
+
+class S3Config(_Section):
+    """`storage.s3`: options of an `s3://bucket/prefix` store (env `STIVA_S3_<KEY>`).
+
+    Credentials come from the standard AWS chain (environment, shared files, roles), never here.
+    """
+
+    endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, Ceph, ...); default: AWS"
+    )
+    region: str | None = Field(default=None, description="The bucket's region; default: AWS chain")
+    redirect: bool = Field(
+        default=False, description="Answer blob GETs with a 307 to a presigned S3 URL"
+    )
+    presign_expiry_seconds: int = Field(default=1200, ge=60, le=604800)
+    part_size_mb: int = Field(
+        default=16, ge=5, le=4096, description="Multipart part size of chunked uploads"
+    )
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto", description="auto: path style with endpoint_url, else virtual host"
+    )
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+/?", value):
+            raise ValueError(f"'{value}' is not an http(s)://host[:port] URL")
+        return value
 
 
 class StorageConfig(_Section):
-    url: str | None = Field(default=None, description="file:///path; default: <data-dir>/storage")
+    url: str | None = Field(
+        default=None, description="file:///path or s3://bucket/prefix; default: <data-dir>/storage"
+    )
+    s3: S3Config = S3Config()
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("file", "s3") or not rest:
+            raise ValueError(f"'{value}' is not a file:///path or s3://bucket/prefix URL")
+        if scheme == "s3" and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", rest):
+            raise ValueError(f"'{value}' does not name a bucket: s3://bucket[/prefix]")
+        return value
 
 
 class RegistryConfig(_Section):
@@ -75,10 +138,65 @@ class GcConfig(_Section):
     )
 
 
+class ReplicationPeer(_Section):
+    """Another region's deployment this one replicates to, and the credential it uses there."""
+
+    region: str
+    endpoint: str = Field(description="http(s)://host:port of the peer's public API")
+    access_key_id: str = Field(min_length=16, max_length=128)
+    secret_access_key: str = Field(min_length=1)
+
+    @field_validator("region")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"'{value}' is not a region name like eu-west-1")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s?#]+/?", value):
+            raise ValueError(f"'{value}' is not an http(s)://host:port URL")
+        return value.rstrip("/")
+
+
+class ReplicationSource(_Section):
+    """A peer region allowed to replicate into this deployment, and its principal here."""
+
+    region: str
+    principal: str = Field(pattern=r"^arn:aws:(iam|sts)::\d{12}:\S+$")
+
+
+class ReplicationConfig(_Section):
+    peers: list[ReplicationPeer] = Field(default_factory=list)
+    sources: list[ReplicationSource] = Field(default_factory=list)
+    backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay")
+    max_backoff_seconds: float = Field(default=300.0, gt=0)
+    horizon_seconds: int = Field(
+        default=86400, ge=1, description="A delivery still failing after this is FAILED"
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per request to a peer")
+
+    @field_validator("peers")
+    @classmethod
+    def _unique_peers(cls, value: list[ReplicationPeer]) -> list[ReplicationPeer]:
+        regions = [peer.region for peer in value]
+        if len(set(regions)) != len(regions):
+            raise ValueError("two peers name the same region")
+        return value
+
+
 class ServerConfig(_Section):
     workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: bool = False
+    shutdown_grace_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long requests in flight may take to finish",
+    )
 
 
 class Settings(_Section):
@@ -99,6 +217,7 @@ class Settings(_Section):
     workers: WorkersConfig = WorkersConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
     gc: GcConfig = GcConfig()
+    replication: ReplicationConfig = ReplicationConfig()
 
     @field_validator("region")
     @classmethod
@@ -120,6 +239,15 @@ class Settings(_Section):
         if value is not None and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value.lower()):
             raise ValueError(f"'{value}' is not a DNS domain")
         return value.lower() if value else None
+
+    @model_validator(mode="after")
+    def _check_peers(self) -> Settings:
+        for peer in self.replication.peers:
+            if peer.region == self.region:
+                raise ValueError(
+                    f"replication.peers: region {peer.region} is this deployment's own region"
+                )
+        return self
 
     @field_validator("listen")
     @classmethod
@@ -160,6 +288,8 @@ class Settings(_Section):
         data = self.model_dump(mode="json")
         if data["auth"]["secret_key"]:
             data["auth"]["secret_key"] = "***"  # noqa: S105 - the redaction mark
+        for peer in data["replication"]["peers"]:
+            peer["secret_access_key"] = "***"  # noqa: S105 - the redaction mark
         url = data["database"]["url"]
         if url and "@" in url:
             data["database"]["url"] = re.sub(r"//[^@/]*@", "//***@", url)
@@ -187,6 +317,9 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
                     values.setdefault(key, {})[sub] = env[name]
         elif (name := f"{ENV_PREFIX}{key}".upper()) in env:
             values[key] = env[name]
+    for sub in S3Config.model_fields:  # storage.s3.<key> from STIVA_S3_<KEY>
+        if (name := f"{ENV_PREFIX}S3_{sub}".upper()) in env:
+            values.setdefault("storage", {}).setdefault("s3", {})[sub] = env[name]
     return values
 
 

@@ -38,7 +38,9 @@ Messages follow ECR's texts where ECR has one, because clients print them verbat
         LayerPartTooSmall, InvalidLayerPart, InvalidLayer, EmptyUpload, LayerInaccessible,
         ImageArchived, ImageStorageClassUpdateNotSupported, ExclusionAlreadyExists,
         ExclusionNotFound, KmsError, LifecyclePolicyNotFound, LifecyclePolicyPreviewNotFound,
-        LifecyclePolicyPreviewInProgress, ScanNotFound, UnsupportedImageType, FeatureDisabled
+        LifecyclePolicyPreviewInProgress, ScanNotFound, UnsupportedImageType, FeatureDisabled,
+        ReplicationBackfillNotFound, ReplicationBackfillInvalidStatus,
+        ReplicationBackfillInProgress
 """
 
 from __future__ import annotations
@@ -320,3 +322,15 @@ class UnsupportedImageType(InvalidRequest):
 
 class FeatureDisabled(InvalidRequest):
     """An operation the registry's configuration turns off (ECR's ValidationException)."""
+
+
+class ReplicationBackfillNotFound(NotFound):
+    """No backfill with that id in the registry (ECR's ReplicationBackfillNotFoundException)."""
+
+
+class ReplicationBackfillInvalidStatus(Conflict):
+    """The backfill cannot change from its status (ReplicationBackfillInvalidStatusException)."""
+
+
+class ReplicationBackfillInProgress(Conflict):
+    """A backfill to that destination region runs already (ReplicationBackfillInProgress)."""

@@ -158,7 +158,7 @@ def busy(client: Any, auth: dict[str, str], collect_once: Callable[[], object]) 
             collect_once()
             pushed.collections += 1
             first_done.set()
-            time.sleep(0.05)  # let pushes through between collections
+            time.sleep(0.2)  # let pushes through between collections (zero grace: no starving)
 
     background = [
         threading.Thread(target=guarded, args=(collector,)),

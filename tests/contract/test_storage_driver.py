@@ -1,8 +1,9 @@
-"""The storage driver contract, run against every driver (filesystem today; S3 joins later)."""
+"""The storage driver contract, run against every driver: filesystem, and S3 (moto on loopback)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,16 +11,26 @@ import pytest
 from stiva.storage.base import Storage
 from stiva.storage.driver import InvalidPath, PathNotFound
 from stiva.storage.filesystem import FilesystemDriver
+from tests.support.s3 import S3Server
 
-DriverFactory = Callable[[Path], Storage]
-FACTORIES: dict[str, DriverFactory] = {
-    "filesystem": lambda root: Storage(FilesystemDriver(root)),
-}
+DriverFactory = Callable[[pytest.FixtureRequest, Path], Storage]
+
+
+def _filesystem(request: pytest.FixtureRequest, root: Path) -> Storage:
+    return Storage(FilesystemDriver(root))
+
+
+def _s3(request: pytest.FixtureRequest, root: Path) -> Storage:
+    server: S3Server = request.getfixturevalue("s3_server")
+    return server.storage(prefix="store")
+
+
+FACTORIES: dict[str, DriverFactory] = {"filesystem": _filesystem, "s3": _s3}
 
 
 @pytest.fixture(params=sorted(FACTORIES))
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    return FACTORIES[request.param](tmp_path / "store")
+    return FACTORIES[request.param](request, tmp_path / "store")
 
 
 def test_put_get_stat(storage: Storage) -> None:
@@ -92,3 +103,45 @@ def test_filesystem_put_is_atomic_no_temp_left(tmp_path: Path) -> None:
     storage = Storage(FilesystemDriver(tmp_path))
     storage.put_content("dir/file", b"data")
     assert sorted(p.name for p in (tmp_path / "dir").iterdir()) == ["file"]
+
+
+def test_stat_reports_modification_time(storage: Storage) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    storage.put_content("timed", b"x")
+    modified = storage.stat("timed").modified_at
+    assert before <= modified <= datetime.now(UTC) + timedelta(seconds=5)
+
+
+def test_appends_across_writers_read_back_at_any_offset(storage: Storage) -> None:
+    pieces = [bytes([n]) * (1000 * n + 1) for n in range(1, 8)]
+    storage.open_write("up/x/data").commit()
+    for piece in pieces:
+        writer = storage.open_write("up/x/data", append=True)
+        writer.write(piece)
+        writer.close()
+    data = b"".join(pieces)
+    assert storage.stat("up/x/data").size == len(data)
+    for offset in (0, 1, 1001, 5000, len(data) - 1, len(data)):
+        with storage.open_read("up/x/data", offset) as stream:
+            assert stream.read() == data[offset:]
+    assert storage.list("up/x") == ["up/x/data"]
+    assert [(i.path, i.size) for i in storage.walk("up")] == [("up/x/data", len(data))]
+    storage.move("up/x/data", "final/blob")
+    assert storage.get_content("final/blob") == data
+    assert storage.list("up/x") == []
+
+
+def test_open_write_without_append_truncates(storage: Storage) -> None:
+    storage.put_content("t/file", b"old content")
+    writer = storage.open_write("t/file")
+    assert writer.size == 0
+    writer.write(b"new")
+    writer.commit()
+    assert storage.get_content("t/file") == b"new"
+
+
+def test_list_and_walk_from_the_root(storage: Storage) -> None:
+    storage.put_content("one/a", b"1")
+    storage.put_content("two", b"22")
+    assert storage.list("") == ["one", "two"]
+    assert sorted((i.path, i.size) for i in storage.walk("")) == [("one/a", 1), ("two", 2)]

@@ -217,6 +217,7 @@ def test_vulndb_commands(tmp_path: Path) -> None:
     assert "20 records in 2 sources" in table.output
 
 
+@pytest.mark.sqlite_only  # with PostgreSQL the database is configured, not found in a directory
 def test_vulndb_refuses_a_directory_without_a_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["vulndb", "status", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0

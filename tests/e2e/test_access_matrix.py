@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,9 +23,11 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from sqlalchemy import text
 
 from stiva.iam import token as registry_token
 from tests.e2e.conftest import Skopeo
+from tests.support.databases import connect
 from tests.support.images import Layout
 from tests.support.live import REGION, LiveServer
 from tests.support.registry import basic
@@ -98,7 +99,7 @@ def _second_account(server: LiveServer) -> Persona:
     created = subprocess.run(
         [sys.executable, "-m", "stiva", "admin", "create-account", "--data-dir",
          str(server.data_dir), "--account-id", "999900001111"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True, text=True, check=True, timeout=60, env=server.cli_env(),
     )  # fmt: skip
     root = json.loads(created.stdout)
     return Persona("other-root", root["accessKeyId"], root["secretAccessKey"])
@@ -215,14 +216,19 @@ def _broken(server: LiveServer, sts: Any, iam: Any, world: World) -> None:
     role = iam.create_role(RoleName="matrix-expired", AssumeRolePolicyDocument=trust)["Role"]
     iam.attach_role_policy(RoleName="matrix-expired", PolicyArn=ADMIN)
     creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="old")["Credentials"]
-    with sqlite3.connect(server.data_dir / "stiva.db") as db:
+    with connect(server.data_dir) as db:
         db.execute(
-            "UPDATE role_sessions SET expires_at = ? WHERE access_key_id = ?",
-            ((datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None), creds["AccessKeyId"]),
+            text("UPDATE role_sessions SET expires_at = :at WHERE access_key_id = :key"),
+            {
+                "at": (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None),
+                "key": creds["AccessKeyId"],
+            },
         )
-        key = db.execute(
-            "SELECT value FROM deployment_secrets WHERE name = 'registry-token-key'"
-        ).fetchone()[0]
+        key = bytes(
+            db.execute(
+                text("SELECT value FROM deployment_secrets WHERE name = 'registry-token-key'")
+            ).scalar_one()
+        )
     issued = datetime.now(UTC) - timedelta(hours=13)
     claims = registry_token.TokenClaims(
         principal_arn=f"arn:aws:iam::{server.account_id}:user/admin",

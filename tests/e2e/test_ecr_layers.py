@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 import uuid
 from typing import Any
@@ -13,8 +12,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import botocore.exceptions
 import httpx
 import pytest
+from sqlalchemy import text
 
 from stiva.services import downloads
+from tests.support.databases import connect
 from tests.support.live import LiveServer
 from tests.support.registry import basic
 
@@ -140,9 +141,10 @@ def test_multi_part_push_and_pull(server: LiveServer, ecr: Any) -> None:
 
 
 def _download_key(server: LiveServer) -> bytes:
-    with sqlite3.connect(server.data_dir / "stiva.db") as db:
+    with connect(server.data_dir) as db:
         row = db.execute(
-            "SELECT value FROM deployment_secrets WHERE name = ?", (downloads.DOWNLOAD_KEY,)
+            text("SELECT value FROM deployment_secrets WHERE name = :name"),
+            {"name": downloads.DOWNLOAD_KEY},
         ).fetchone()
     assert row is not None
     return bytes(row[0])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from stiva.app import build_context
 from stiva.config import load_settings
@@ -23,6 +23,7 @@ from stiva.services.uploads import link_blob
 from stiva.storage.layout import blob_path
 from tests.api.test_gc_concurrency import Pushed, busy, pusher
 from tests.contract.test_gc import pull
+from tests.support.databases import connect
 from tests.support.live import LiveServer
 from tests.support.registry import basic
 
@@ -32,7 +33,12 @@ GARBAGE = 4000
 
 def stiva(server: LiveServer, *args: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "stiva", args[0], "--data-dir", str(server.data_dir)]
-    return subprocess.Popen([*command, *args[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [*command, *args[1:]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server.cli_env(),
+    )
 
 
 def finish(process: subprocess.Popen[bytes]) -> tuple[int, str]:
@@ -49,9 +55,8 @@ def client(server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def blob_rows(server: LiveServer) -> int:
-    with sqlite3.connect(server.data_dir / "stiva.db", timeout=30) as db:
-        (count,) = db.execute("SELECT count(*) FROM blobs").fetchone()
-    return int(count)
+    with connect(server.data_dir) as db:
+        return int(db.execute(text("SELECT count(*) FROM blobs")).scalar_one())
 
 
 def make_garbage(server: LiveServer, count: int) -> None:

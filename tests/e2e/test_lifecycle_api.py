@@ -103,6 +103,7 @@ def stiva(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
+        env=server.cli_env(),
     )
 
 

@@ -8,14 +8,14 @@ AWS's documented one.
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.e2e.test_ecr_images import Images
+from tests.support.databases import connect
 from tests.support.lifecycle import EXAMPLES, Example, Img, outcome
 from tests.support.live import LiveServer
 
@@ -33,12 +33,14 @@ def age(server: LiveServer, repository: str, digest: str, **ages: float | None) 
     values = {k: sql_time(now - timedelta(days=v)) for k, v in ages.items() if v is not None}
     if not values:
         return
-    assignments = ", ".join(f"{column} = ?" for column in values)
-    with closing(sqlite3.connect(server.data_dir / "stiva.db", timeout=30)) as db, db:
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    with connect(server.data_dir) as db:
         changed = db.execute(
-            f"UPDATE manifests SET {assignments} WHERE digest = ? AND repository_id = "
-            "(SELECT id FROM repositories WHERE name = ? AND account_id = ?)",
-            [*values.values(), digest, repository, server.account_id],
+            text(
+                f"UPDATE manifests SET {assignments} WHERE digest = :digest AND repository_id = "
+                "(SELECT id FROM repositories WHERE name = :name AND account_id = :account)"
+            ),
+            {**values, "digest": digest, "name": repository, "account": server.account_id},
         ).rowcount
     assert changed == 1
 

@@ -45,6 +45,7 @@ def stiva(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         check=False,
+        env=server.cli_env(),
     )
 
 

@@ -163,15 +163,19 @@ def test_bad_credentials_are_refused(
 
 
 def test_expired_token_says_so(server: LiveServer, skopeo: Skopeo) -> None:
-    import sqlite3
     from datetime import UTC, datetime, timedelta
 
-    from stiva.iam import token
+    from sqlalchemy import text
 
-    with sqlite3.connect(server.data_dir / "stiva.db") as db:
-        key = db.execute(
-            "SELECT value FROM deployment_secrets WHERE name = 'registry-token-key'"
-        ).fetchone()[0]
+    from stiva.iam import token
+    from tests.support.databases import connect
+
+    with connect(server.data_dir) as db:
+        key = bytes(
+            db.execute(
+                text("SELECT value FROM deployment_secrets WHERE name = 'registry-token-key'")
+            ).scalar_one()
+        )
     issued = datetime.now(UTC) - timedelta(hours=13)
     claims = token.TokenClaims(
         principal_arn=f"arn:aws:iam::{server.account_id}:user/admin",

@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 import httpx
 
+from tests.support.databases import database_env
+
 REGION = "us-east-1"
 
 
@@ -68,16 +70,30 @@ class LiveServer:
         assert user == "AWS"
         return password
 
+    def cli_env(self) -> dict[str, str]:
+        """Environment for a `stiva` subcommand run on this server's data directory."""
+        return {**os.environ, **database_env(self.data_dir)}
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
 @contextmanager
-def live_server(data_dir: Path, *, extra_args: list[str] | None = None) -> Iterator[LiveServer]:
+def live_server(
+    data_dir: Path,
+    *,
+    extra_args: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    credentials: Path | None = None,
+) -> Iterator[LiveServer]:
+    """`extra_env` (e.g. `STIVA_DATABASE_URL`) overrides the test backend's database;
+    `credentials` is the file to read the administrator's key from (a node that did not bootstrap
+    the deployment writes none), by default the one in `data_dir`."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"server-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STIVA_")}
+    env.update({**database_env(data_dir), **(extra_env or {})})
     command = [
         sys.executable, "-m", "stiva", "serve",
         "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
@@ -88,7 +104,7 @@ def live_server(data_dir: Path, *, extra_args: list[str] | None = None) -> Itera
     try:
         _wait_ready(f"http://127.0.0.1:{port}/healthz", process, log_path)
         creds = configparser.ConfigParser()
-        creds.read(data_dir / "credentials")
+        creds.read(credentials or data_dir / "credentials")
         yield LiveServer(
             url=f"http://127.0.0.1:{port}",
             host=f"127.0.0.1:{port}",

@@ -11,11 +11,12 @@ from stiva.clock import ManualClock
 from stiva.metadata import models as m
 from stiva.metadata.database import Database
 from stiva.metadata.migrate import upgrade
+from tests.support.databases import empty_database_url
 
 
 def test_defaults_follow_the_database_clock(tmp_path: Path) -> None:
     clock = ManualClock(datetime(2020, 1, 1, tzinfo=UTC))
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}", clock=clock)
+    db = Database(empty_database_url(tmp_path), clock=clock)
     upgrade(db.engine)
     with db.write() as session:
         session.add(m.Account(id="111111111111"))

@@ -12,6 +12,7 @@ from stiva.config import load_settings
 from stiva.errors import ConfigError
 
 
+@pytest.mark.sqlite_only  # the PostgreSQL pass swaps the default database URL
 def test_defaults() -> None:
     settings = load_settings()
     assert settings.listen == "127.0.0.1:5000"

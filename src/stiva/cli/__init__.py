@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from stiva.cli import lifecycle, maintenance, scanning
+from stiva.cli import database, lifecycle, maintenance, scanning
 from stiva.cli.options import data_options, load
 from stiva.config import Settings, load_settings
 from stiva.errors import ConfigError
@@ -70,7 +70,7 @@ def serve(
         "port": settings.port,
         "log_level": settings.server.log_level,
         "access_log": settings.server.access_log,
-        "timeout_graceful_shutdown": 30,
+        "timeout_graceful_shutdown": settings.server.shutdown_grace_seconds,
     }
     if settings.server.workers > 1:
         os.environ[SETTINGS_ENV] = settings.model_dump_json()
@@ -156,6 +156,7 @@ def list_accounts(config: Path | None, data_dir: Path | None) -> None:
         raise click.ClickException(exc.message) from None
 
 
+main.add_command(database.migrate_command)
 main.add_command(lifecycle.lifecycle)
 main.add_command(maintenance.gc_command)
 main.add_command(maintenance.fsck_command)

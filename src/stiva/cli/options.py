@@ -35,13 +35,14 @@ def data_options(command: click.decorators.FC) -> click.decorators.FC:
 
 def current_database(settings: Settings) -> Any:
     """The deployment's database, which must exist at the current schema (a `Database`)."""
-    from stiva.metadata.database import Database
+    from stiva.app import open_database
     from stiva.metadata.migrate import current_revision, head_revision
 
     hint = "start `stiva serve` once with this data directory (or configuration) first"
-    if settings.database.url is None and not (settings.data_dir / "stiva.db").is_file():
+    embedded = settings.database.url is None and settings.database_url.startswith("sqlite")
+    if embedded and not (settings.data_dir / "stiva.db").is_file():
         raise click.ClickException(f"no Stiva database in {settings.data_dir}: {hint}")
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         current = current_revision(db.engine)
     except Exception:  # an unreachable server, a file that is not a database

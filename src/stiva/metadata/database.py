@@ -13,15 +13,17 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 __all__ = ["Database", "Session"]
 
 from stiva.clock import Clock, SystemClock
-from stiva.metadata.dialect import WRITE_OPTION, make_engine
+from stiva.metadata.dialect import WRITE_OPTION, PoolOptions, make_engine
 from stiva.metadata.models import CLOCK
 
 
 class Database:
-    def __init__(self, url: str, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, url: str, *, clock: Clock | None = None, pool: PoolOptions | None = None
+    ) -> None:
         self.url = url
         self.clock: Clock = clock or SystemClock()
-        self.engine: Engine = make_engine(url)
+        self.engine: Engine = make_engine(url, pool)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False

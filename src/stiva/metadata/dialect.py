@@ -13,14 +13,25 @@
   contend for may not exist yet (an upload re-creating a deleted blob) and `FOR UPDATE` cannot
   lock an absent row. They need READ COMMITTED (PostgreSQL's default): each statement after the
   lock sees everything committed before it was granted.
+- Deployment locks (`lock_deployment`): nodes starting together against one PostgreSQL database
+  migrate and bootstrap one at a time (a transaction-scoped advisory lock); SQLite's `BEGIN
+  IMMEDIATE` (and Alembic's single transaction) serialize them already.
+- Collation: names (repositories, tags, templates, IAM names) are listed and paginated in byte
+  order, as SQLite compares text: on PostgreSQL their columns collate as "C"
+  (`models.byte_ordered`, migration 0007) whatever the database's locale. A database should still
+  be created with `LOCALE 'C'` so every other comparison matches SQLite's; `collation_problem`
+  says when it is not (a warning at start).
+- Pools: SQLite keeps one connection per worker thread; PostgreSQL pools are sized by
+  `database.pool_size` / `database.max_overflow` (`PoolOptions`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import Table
@@ -29,10 +40,32 @@ WRITE_OPTION = "stiva_write"
 T = TypeVar("T")
 
 
-def make_engine(url: str) -> Engine:
+# Advisory-lock key of deployment-wide start-up work (migrations, bootstrap): "stivaDEP".
+DEPLOYMENT_LOCK = 0x7374697661444550
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """Connection-pool sizing for server databases (PostgreSQL); None picks the default."""
+
+    size: int | None = None  # connections kept open (default 10)
+    max_overflow: int | None = None  # extra connections under load (default 20)
+    timeout_seconds: float | None = None  # wait for a free connection (default 30)
+    recycle_seconds: int | None = None  # reopen connections older than this (default 1800)
+
+
+def make_engine(url: str, pool: PoolOptions | None = None) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    options = pool or PoolOptions()
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10 if options.size is None else options.size,
+        max_overflow=20 if options.max_overflow is None else options.max_overflow,
+        pool_timeout=30 if options.timeout_seconds is None else options.timeout_seconds,
+        pool_recycle=1800 if options.recycle_seconds is None else options.recycle_seconds,
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -87,7 +120,7 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) ->
         raise NotImplementedError(f"unsupported database dialect {name}")
 
 
-def _lock_key(digest: str) -> int:
+def blob_lock_key(digest: str) -> int:
     """A signed 64-bit advisory-lock key for a digest (collisions only serialize more)."""
     encoded = digest.partition(":")[2] or digest
     try:
@@ -111,4 +144,28 @@ def lock_blobs(session: Session, digests: Iterable[str]) -> None:
     if connection.dialect.name != "postgresql":
         return  # SQLite: the write transaction excludes every other writer already
     for digest in sorted(set(digests)):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(digest)})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": blob_lock_key(digest)})
+
+
+def lock_deployment(connection: Connection) -> None:
+    """Hold, until `connection`'s transaction ends, the lock of deployment-wide start-up work."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEPLOYMENT_LOCK})
+
+
+def collation_problem(connection: Connection) -> str | None:
+    """Why this database would not order names byte by byte (PostgreSQL), or None."""
+    if connection.dialect.name != "postgresql":
+        return None
+    # Byte order puts upper case before lower case and "-" before "." before "_" before "a".
+    probe = "SELECT 'B' < 'a' AND '-' < '.' AND '.' < '_' AND '_' < 'a'"
+    if connection.execute(text(probe)).scalar_one():
+        return None
+    collation = connection.execute(
+        text("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+    ).scalar_one()
+    return (
+        f'the database collates text as {collation!r}, not "C": names keep byte order (their '
+        "columns collate as C), but other text comparisons follow that locale; create the "
+        "database with LOCALE 'C'"
+    )

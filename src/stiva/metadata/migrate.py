@@ -12,6 +12,7 @@ from alembic.util import CommandError
 from sqlalchemy import Engine
 
 from stiva.errors import ConfigError
+from stiva.metadata.dialect import WRITE_OPTION, lock_deployment
 
 _HERE = Path(__file__).parent
 
@@ -42,15 +43,26 @@ def _known(revision: str) -> bool:
         return False
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to this release's head; refuse a database newer than the code."""
-    current = current_revision(engine)
+def check_not_newer(current: str | None) -> None:
+    """Refuse a schema stamped by a release newer than this one."""
     if current is not None and not _known(current):
         raise ConfigError(
             f"the database schema is at revision {current}, which this Stiva release does not "
             "know: it was migrated by a newer release; upgrade Stiva instead"
         )
+
+
+def upgrade(engine: Engine) -> str | None:
+    """Bring the schema to this release's head; refuse a database newer than the code.
+
+    Nodes starting together take turns (`lock_deployment`); the revision found before is returned
+    (None for an empty database)."""
     config = alembic_config(str(engine.url))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+        lock_deployment(connection)  # SQLite: the write transaction (BEGIN IMMEDIATE) suffices
+        current = MigrationContext.configure(connection).get_current_revision()
+        check_not_newer(current)
+        if current != head_revision():
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    return current

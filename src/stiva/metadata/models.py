@@ -42,9 +42,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,6 +67,13 @@ CLOCK: ContextVar[Callable[[], datetime]] = ContextVar("stiva_clock", default=_s
 def utcnow() -> datetime:
     """Now, by the clock of the current unit of work (the system clock outside one)."""
     return CLOCK.get()()
+
+
+def byte_ordered(length: int) -> TypeEngine[str]:
+    """A name column listed in byte order, as ECR and the OCI `tags/list` order them: SQLite
+    compares text byte by byte; on PostgreSQL the column collates as "C" whatever the
+    database's own locale (migration 0007)."""
+    return String(length).with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -106,7 +114,7 @@ class IamUser(Base):
     __table_args__ = (UniqueConstraint("account_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(byte_ordered(64))
     user_id: Mapped[str] = mapped_column(String(32), unique=True)
     path: Mapped[str] = mapped_column(String(512), default="/")
     is_root: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -131,7 +139,7 @@ class IamGroup(Base):
     __table_args__ = (UniqueConstraint("account_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(byte_ordered(128))
     group_id: Mapped[str] = mapped_column(String(32), unique=True)
     path: Mapped[str] = mapped_column(String(512), default="/")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -152,7 +160,7 @@ class IamRole(Base):
     __table_args__ = (UniqueConstraint("account_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(byte_ordered(64))
     role_id: Mapped[str] = mapped_column(String(32), unique=True)
     path: Mapped[str] = mapped_column(String(512), default="/")
     trust_policy: Mapped[str] = mapped_column(Text)
@@ -169,7 +177,7 @@ class IamInlinePolicy(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_kind: Mapped[str] = mapped_column(String(8))  # user | group | role
     owner_id: Mapped[int] = mapped_column(Integer, index=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(byte_ordered(128))
     document: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -181,7 +189,7 @@ class IamManagedPolicy(Base):
     __table_args__ = (UniqueConstraint("account_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(byte_ordered(128))
     policy_id: Mapped[str] = mapped_column(String(32), unique=True)
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -228,7 +236,7 @@ class Repository(Base):
     __table_args__ = (UniqueConstraint("account_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(byte_ordered(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     image_tag_mutability: Mapped[str] = mapped_column(String(32), default="MUTABLE")
     scan_on_push: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -246,7 +254,7 @@ class RepositoryTag(Base):
     repository_id: Mapped[int] = mapped_column(
         ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(byte_ordered(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
 
 
@@ -311,7 +319,7 @@ class ImageTag(Base):
     repository_id: Mapped[int] = mapped_column(
         ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(byte_ordered(300), primary_key=True)
     manifest_id: Mapped[int] = mapped_column(
         ForeignKey("manifests.id", ondelete="CASCADE"), index=True
     )
@@ -358,7 +366,9 @@ class RepositoryCreationTemplate(Base):
     account_id: Mapped[str] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
-    prefix: Mapped[str] = mapped_column(String(256), primary_key=True)  # "ROOT" or a name prefix
+    prefix: Mapped[str] = mapped_column(
+        byte_ordered(256), primary_key=True
+    )  # "ROOT" or a name prefix
     description: Mapped[str | None] = mapped_column(String(256), nullable=True)
     applied_for: Mapped[str] = mapped_column(Text)  # JSON array of RCTAppliedFor values
     encryption_type: Mapped[str] = mapped_column(String(16), default="AES256")
@@ -380,7 +390,7 @@ class PullTimeExclusion(Base):
     account_id: Mapped[str] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
-    principal_arn: Mapped[str] = mapped_column(String(200), primary_key=True)
+    principal_arn: Mapped[str] = mapped_column(byte_ordered(200), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -586,3 +596,88 @@ class ScanFinding(Base):
     first_observed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_observed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReplicationConfiguration(Base):
+    """An account's registry replication rules (PutReplicationConfiguration), as JSON."""
+
+    __tablename__ = "replication_configurations"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    rules: Mapped[str] = mapped_column(Text)  # JSON list, ECR's shape + Stiva's tag filters
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReplicationDelivery(Base):
+    """One image (or, with deleteReplication, one removal) to carry to one destination.
+
+    Written in the unit of work of the push or delete that causes it; the worker moves it to
+    COMPLETE or, after permanent refusal or its horizon, FAILED with a failure code. `tag` is ""
+    except for tag removals. `action`: REPLICATE | DELETE_TAG | DELETE_IMAGE.
+    """
+
+    __tablename__ = "replication_deliveries"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id",
+            "repository_name",
+            "image_digest",
+            "destination_region",
+            "destination_registry_id",
+            "action",
+            "tag",
+            name="uq_replication_deliveries_key",
+        ),
+        Index("ix_replication_deliveries_status_next", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    repository_name: Mapped[str] = mapped_column(String(256))
+    image_digest: Mapped[str] = mapped_column(String(200))
+    destination_region: Mapped[str] = mapped_column(String(32))
+    destination_registry_id: Mapped[str] = mapped_column(String(12))
+    action: Mapped[str] = mapped_column(String(16), default="REPLICATE")
+    tag: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), default="IN_PROGRESS")
+    failure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    horizon_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # 1st try
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReplicationBackfill(Base):
+    """StartReplicationBackfill: pre-existing matching images copied to one destination."""
+
+    __tablename__ = "replication_backfills"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the replicationBackfillId
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    destination_region: Mapped[str] = mapped_column(String(32))
+    destination_registry_id: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(16), default="PREPARING")
+    failure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReplicationBackfillItem(Base):
+    """One image a backfill carries: the delivery doing it, and its outcome once terminal."""
+
+    __tablename__ = "replication_backfill_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    backfill_id: Mapped[str] = mapped_column(
+        ForeignKey("replication_backfills.id", ondelete="CASCADE"), index=True
+    )
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("replication_deliveries.id", ondelete="CASCADE")
+    )
+    repository_name: Mapped[str] = mapped_column(String(256))
+    image_digest: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # COMPLETE | FAILED
+    failure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -16,6 +16,7 @@ from stiva.metadata import models as m
 from stiva.services import manifests
 from stiva.services.images import ImageId, check_image_id, find_image, image_not_found
 from stiva.services.manifests import ACTIVE, ARCHIVED
+from stiva.services.replication import outbox as replication
 
 
 def update_image_storage_class(
@@ -46,6 +47,8 @@ def update_image_storage_class(
     )
     status = ARCHIVED if archiving else ACTIVE
     manifests.set_storage_status(session, manifest_ids=members, status=status, now=now)
+    if not archiving:  # archiving never replicates; a restore replicates like a push
+        replication.image_restored(session, repository=repository, digest=row.digest)
     return ImageId(row.digest, image_id.tag), status
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from stiva.config import ReplicationConfig
 from stiva.metadata.database import Database
 from stiva.services.authorization import Authorizer
 from stiva.services.deployment import Deployment
@@ -36,6 +37,7 @@ class RegistryContext:
     authorizer: Authorizer
     pulls: PullRecorder = field(default_factory=PullRecorder)
     key_usage: KeyUsageRecorder = field(default_factory=KeyUsageRecorder)
+    replication: ReplicationConfig = field(default_factory=ReplicationConfig)  # peers, retries
 
     def flush(self) -> None:
         """Write what the recorders noted (pull times, key last use)."""

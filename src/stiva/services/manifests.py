@@ -33,6 +33,7 @@ from stiva.oci.digest import Digest
 from stiva.oci.manifest import Descriptor, Manifest, parse_manifest
 from stiva.oci.names import is_tag, parse_tag
 from stiva.services.mutability import check_tag_move
+from stiva.services.replication import outbox as replication
 from stiva.services.scanning import hooks as scanning_hooks
 
 ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
@@ -136,10 +137,13 @@ def put_manifest(
     reference: str,
     raw: bytes,
     content_type: str | None,
+    replicated: bool = False,
 ) -> Manifest:
     """Validate and store a manifest exactly as pushed, then point the tag (if any) at it.
 
     Pushing an archived image (or an index whose children are archived) restores them.
+    Replication deliveries are queued in this unit of work, unless the push is itself a
+    replication (`replicated`: one hop only).
     """
     digest_ref = Digest.parse(reference) if is_digest_reference(reference) else None
     tag = None if digest_ref else parse_tag(reference)
@@ -163,6 +167,13 @@ def put_manifest(
     scanning_hooks.image_pushed(
         session, repository=repository, manifest_id=manifest_id, manifest=manifest
     )
+    if not replicated:
+        replication.image_pushed(
+            session,
+            repository=repository,
+            digest=str(manifest.digest),
+            tags=[tag] if tag else [],
+        )
     return manifest
 
 
@@ -308,7 +319,9 @@ def index_using(session: Session, *, repository_id: int, digest: str) -> str | N
     )
 
 
-def delete_manifest(session: Session, *, repository: m.Repository, digest: Digest) -> list[str]:
+def delete_manifest(
+    session: Session, *, repository: m.Repository, digest: Digest, replicated: bool = False
+) -> list[str]:
     """Delete a manifest and every tag on it (returned, sorted); refused while an index in the
     repository uses it (ECR's ImageReferencedByManifestList)."""
     row = session.scalar(
@@ -329,14 +342,21 @@ def delete_manifest(session: Session, *, repository: m.Repository, digest: Diges
     session.execute(delete(m.ManifestBlob).where(m.ManifestBlob.manifest_id == row.id))
     session.execute(delete(m.ManifestChild).where(m.ManifestChild.parent_id == row.id))
     session.delete(row)
+    if not replicated:
+        replication.image_deleted(session, repository=repository, digest=row.digest)
     return tags
 
 
-def delete_tag(session: Session, *, repository: m.Repository, tag: str) -> None:
+def delete_tag(
+    session: Session, *, repository: m.Repository, tag: str, replicated: bool = False
+) -> None:
     row = session.get(m.ImageTag, (repository.id, tag)) if is_tag(tag) else None
     if row is None:
         raise ManifestNotFound(f"tag {tag[:300]} is unknown to repository {repository.name}")
+    digest = session.scalar(select(m.Manifest.digest).where(m.Manifest.id == row.manifest_id))
     session.delete(row)
+    if not replicated and digest is not None:
+        replication.tag_removed(session, repository=repository, digest=digest, tag=tag)
 
 
 def list_tags(

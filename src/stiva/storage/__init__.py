@@ -1,1 +1,1 @@
-"""Byte storage: a narrow driver protocol, its wrapper, and the drivers (filesystem; S3 later)."""
+"""Byte storage: a narrow driver protocol, its wrapper, and the drivers (filesystem, S3)."""

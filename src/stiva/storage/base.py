@@ -73,7 +73,9 @@ class Storage:
     def walk(self, prefix: str) -> Iterator[FileInfo]:
         return _normalised(self.driver.walk, check_path(prefix, allow_root=True))
 
-    def redirect_url(self, path: str, *, method: str = "GET", expires_in: int = 1200) -> str | None:
+    def redirect_url(
+        self, path: str, *, method: str = "GET", expires_in: int | None = None
+    ) -> str | None:
         return _normalised(
             self.driver.redirect_url, check_path(path), method=method, expires_in=expires_in
         )

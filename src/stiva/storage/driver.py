@@ -98,6 +98,9 @@ class StorageDriver(Protocol):
         """Every file under `prefix`, recursively."""
         ...
 
-    def redirect_url(self, path: str, *, method: str, expires_in: int) -> str | None:
-        """A URL a client may use directly for `path`, or None when the driver has none."""
+    def redirect_url(self, path: str, *, method: str, expires_in: int | None) -> str | None:
+        """A URL a client may use directly for `path`, or None when the driver has none.
+
+        Valid for `expires_in` seconds, or the driver's configured lifetime when None.
+        """
         ...

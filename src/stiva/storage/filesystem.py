@@ -138,5 +138,5 @@ class FilesystemDriver:
                 with contextlib.suppress(FileNotFoundError):
                     yield self.stat(child.relative_to(self.root).as_posix())
 
-    def redirect_url(self, path: str, *, method: str, expires_in: int) -> str | None:
+    def redirect_url(self, path: str, *, method: str, expires_in: int | None) -> str | None:
         return None

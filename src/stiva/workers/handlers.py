@@ -10,6 +10,9 @@ from datetime import timedelta
 
 from stiva.config import Settings
 from stiva.services import gc
+from stiva.services.replication import backfill as replication_backfill
+from stiva.services.replication import deliver as replication_deliver
+from stiva.services.replication import outbox as replication_outbox
 from stiva.services.scanning import continuous, queue, scan_job
 from stiva.workers import lifecycle
 from stiva.workers.runner import Handler, Periodic
@@ -19,6 +22,8 @@ HANDLERS: dict[str, Handler] = {
     gc.JOB_KIND: gc.collect_job,
     queue.SCAN_JOB: scan_job.run_scan,
     queue.CONTINUOUS_JOB: continuous.run_continuous,
+    replication_outbox.JOB_KIND: replication_deliver.run_delivery,
+    replication_backfill.JOB_KIND: replication_backfill.run_backfill,
 }
 
 

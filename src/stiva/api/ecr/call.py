@@ -19,6 +19,8 @@ class EcrCall:
     params: dict[str, Any]
     account_id: str  # the registry the call is about: registryId, else the caller's account
     facts: RequestFacts = field(default_factory=RequestFacts)
+    raw: object = None  # the body as sent, for Stiva extensions the model does not know
+    replicated: bool = False  # a peer replicating on behalf of a source account
 
     @property
     def repository_name(self) -> str:

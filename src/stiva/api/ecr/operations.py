@@ -14,6 +14,7 @@ from stiva.api.ecr import (
     lifecycle,
     policies,
     registry,
+    replication,
     repositories,
     scanning,
     tags,
@@ -33,9 +34,9 @@ OPERATIONS: dict[str, Operation] = {
     **exclusions.OPERATIONS,
     **lifecycle.OPERATIONS,
     **scanning.OPERATIONS,
+    **replication.OPERATIONS,
 }
 
-_REPLICATION = "replication is not implemented yet"
 _PULL_THROUGH = "pull-through cache rules are not implemented yet"
 _SIGNING = "managed signing is not implemented yet"
 
@@ -44,12 +45,6 @@ _IN_PROGRESS = "this operation is not implemented yet"
 NOT_YET: dict[str, str] = {
     # the control-plane issue: each line goes when its operation joins OPERATIONS
     # later issues
-    "PutReplicationConfiguration": _REPLICATION,
-    "DescribeImageReplicationStatus": _REPLICATION,
-    "StartReplicationBackfill": _REPLICATION,
-    "StopReplicationBackfill": _REPLICATION,
-    "DescribeReplicationBackfillResults": _REPLICATION,
-    "ListReplicationBackfills": _REPLICATION,
     "CreatePullThroughCacheRule": _PULL_THROUGH,
     "DescribePullThroughCacheRules": _PULL_THROUGH,
     "UpdatePullThroughCacheRule": _PULL_THROUGH,

@@ -26,6 +26,7 @@ from stiva.api.signing import verify_request
 from stiva.errors import StivaError
 from stiva.iam import sigv4
 from stiva.services.context import RegistryContext
+from stiva.services.replication import inbound
 from stiva.storage.driver import StorageError
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,23 @@ async def handle(request: Request) -> Response:
         body = await _body(request)
         principal = await run_in_threadpool(verify_request, request, body, ctx, service="ecr")
         name, operation = _operation(request.headers.get("x-amz-target"), model)
-        params = model.validate_input(name, _params(body))
+        raw = _params(body)
+        params = model.validate_input(name, raw)
         facts = request_facts(request, tags_of(params.get("tags")))
         account = operation.account_for(params, principal.account_id)
-        call = EcrCall(ctx, principal, params, account, facts)
+        action = f"ecr:{name}"
+        source = inbound.replication_principal(
+            ctx.replication.sources,
+            caller=principal,
+            header=request.headers.get(inbound.HEADER),
+            own_region=ctx.deployment.region,
+        )
+        if source is not None:  # a peer replicating: authorized as the source account
+            principal, action = source, inbound.ecr_action(name)
+        call = EcrCall(ctx, principal, params, account, facts, raw, replicated=source is not None)
         for resource in operation.resources(call):
             ctx.authorizer.authorize(
-                principal, f"ecr:{name}", account_id=account, resource=resource, facts=facts
+                principal, action, account_id=account, resource=resource, facts=facts
             )
         result = await run_in_threadpool(_run, ctx, operation, call)
         return _response(200, result, request_id)

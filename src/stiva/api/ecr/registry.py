@@ -1,6 +1,6 @@
 """DescribeRegistry, GetAccountSetting, PutAccountSetting (all authorized on the registry, `*`).
 
-DescribeRegistry answers an empty replication configuration until replication exists. What each
+DescribeRegistry answers the replication configuration (`services.replication.rules`). What each
 account setting does, its default and its refusals are described in `stiva.services.settings`.
 """
 
@@ -11,11 +11,12 @@ from typing import Any
 from stiva.api.ecr.call import EcrCall, Operation
 from stiva.metadata.database import Session
 from stiva.services import settings as svc
+from stiva.services.replication import rules as replication_rules
 
 
 def describe_registry(session: Session, call: EcrCall) -> dict[str, Any]:
-    del session  # nothing stored yet: replication is a later issue
-    return {"registryId": call.account_id, "replicationConfiguration": {"rules": []}}
+    rules = replication_rules.get_rules(session, account_id=call.account_id)
+    return {"registryId": call.account_id, "replicationConfiguration": {"rules": rules}}
 
 
 def get_account_setting(session: Session, call: EcrCall) -> dict[str, Any]:

@@ -9,12 +9,18 @@ from stiva.api.ecr.call import EcrCall, Operation
 from stiva.errors import InvalidParameter
 from stiva.metadata.database import Session
 from stiva.services import repositories as svc
+from stiva.services.replication.destination import create_destination_repository
 
 DEFAULT_PAGE = 100
 
 
 def create_repository(session: Session, call: EcrCall) -> dict[str, Any]:
     p = call.params
+    if call.replicated:  # REPLICATION templates, else defaults (services.replication)
+        repo = create_destination_repository(
+            session, account_id=call.account_id, name=p["repositoryName"]
+        )
+        return {"repository": shapes.repository(repo, call.ctx.deployment)}
     encryption = p.get("encryptionConfiguration", {})
     spec = svc.RepositorySpec(
         name=p["repositoryName"],

@@ -99,7 +99,7 @@ async def get_blob(req: OciRequest) -> Response:
         "ETag": f'"{info.digest}"',
         "Cache-Control": BLOB_CACHE_CONTROL,
     }
-    redirect = req.ctx.storage.redirect_url(blob_path(info.digest))
+    redirect = await run_in_threadpool(req.ctx.storage.redirect_url, blob_path(info.digest))
     if redirect is not None:
         return RedirectResponse(redirect, status_code=307, headers=headers)
     wanted = _requested_range(req, info.size)

@@ -75,6 +75,7 @@ async def put_manifest(req: OciRequest) -> Response:
             reference=reference,
             raw=raw,
             content_type=content_type,
+            replicated=req.replicated,
         )
 
     manifest = await req.write(put)
@@ -94,9 +95,14 @@ async def delete_manifest(req: OciRequest) -> Response:
     def remove(session: Session) -> None:
         repo = get_repository(session, account_id=req.account_id, name=req.name)
         if svc.is_digest_reference(reference):
-            svc.delete_manifest(session, repository=repo, digest=Digest.parse(reference))
+            svc.delete_manifest(
+                session,
+                repository=repo,
+                digest=Digest.parse(reference),
+                replicated=req.replicated,
+            )
         else:
-            svc.delete_tag(session, repository=repo, tag=reference)
+            svc.delete_tag(session, repository=repo, tag=reference, replicated=req.replicated)
 
     await req.write(remove)
     return Response(status_code=202, headers=API_VERSION_HEADER)

@@ -29,6 +29,7 @@ class OciRequest:
     principal: Principal
     account_id: str
     params: dict[str, str]
+    replicated: bool = False  # a peer replicating on behalf of a source account (one hop)
 
     @property
     def name(self) -> str:

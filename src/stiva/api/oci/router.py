@@ -28,6 +28,7 @@ from stiva.oci.names import parse_name
 from stiva.services import downloads
 from stiva.services.context import RegistryContext
 from stiva.services.identity import Principal
+from stiva.services.replication import inbound
 from stiva.services.tokens import authenticate_basic
 from stiva.storage.driver import StorageError
 
@@ -132,13 +133,22 @@ async def _authorized(
 ) -> Response:
     ctx: RegistryContext = request.app.state.ctx
     account_id = ctx.deployment.account_for_host(request.headers.get("host"))
-    req = OciRequest(request, ctx, principal, account_id, params)
+    action = endpoint.action
+    source = inbound.replication_principal(
+        ctx.replication.sources,
+        caller=principal,
+        header=request.headers.get(inbound.HEADER),
+        own_region=ctx.deployment.region,
+    )
+    if source is not None:  # a peer replicating: every action is ecr:ReplicateImage
+        principal, action = source, inbound.REPLICATE_IMAGE if action else None
+    req = OciRequest(request, ctx, principal, account_id, params, replicated=source is not None)
     if "name" in params:
         parse_name(params["name"])
-    if endpoint.action is not None:
+    if action is not None:
         ctx.authorizer.authorize(
             principal,
-            endpoint.action,
+            action,
             account_id=req.account_id,
             resource=req.repository_arn,
             facts=req.facts,

@@ -1,0 +1,53 @@
+"""Readiness: whether this node can serve requests now.
+
+Ready means the metadata database answers at exactly this release's schema revision and the blob
+store answers. Liveness (`/healthz`) asks nothing of either: a node whose database is down is
+alive and should not be restarted for it, only taken out of the load balancer (`/readyz`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from stiva.metadata.database import Database
+from stiva.metadata.migrate import current_revision, head_revision
+from stiva.storage.base import Storage
+from stiva.storage.driver import PathNotFound
+
+log = logging.getLogger(__name__)
+
+PROBE_PATH = "stiva-readiness-probe"  # never written: a stat that answers "not found" is a pass
+
+
+def schema_head() -> str:
+    """The schema revision this release needs."""
+    return head_revision()
+
+
+def database_problem(db: Database, head: str) -> str | None:
+    """Why the database is not ready (unreachable, schema behind or ahead), or None."""
+    try:
+        current = current_revision(db.engine)
+    except Exception as exc:
+        log.warning("readiness: database unreachable: %s", exc)
+        return f"database unreachable: {type(exc).__name__}"
+    if current != head:
+        return f"database schema is at revision {current or 'none'}, this node needs {head}"
+    return None
+
+
+def storage_problem(storage: Storage) -> str | None:
+    """Why the blob store is not ready, or None."""
+    try:
+        storage.stat(PROBE_PATH)
+    except PathNotFound:
+        return None
+    except Exception as exc:
+        log.warning("readiness: storage unreachable: %s", exc)
+        return f"storage unreachable: {type(exc).__name__}"
+    return None
+
+
+def readiness_problems(db: Database, storage: Storage, *, head: str) -> list[str]:
+    """Everything that keeps this node from serving; empty when it is ready."""
+    return [p for p in (database_problem(db, head), storage_problem(storage)) if p is not None]

@@ -1,0 +1,391 @@
+"""Replication in-process: configuration validation and limits, DescribeRegistry, the outbox,
+local (same region, other account) metadata-only copies, status, deleteReplication, backfill."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stiva.admin import create_account
+from stiva.app import make_worker
+from stiva.services.context import RegistryContext
+from tests.support.registry import InProcessRegistry, in_process_registry
+
+OTHER = "222233334444"
+PEER = {
+    "region": "eu-west-1",
+    "endpoint": "http://127.0.0.1:9",
+    "access_key_id": "AKIAEXAMPLEEXAMPLE00",
+    "secret_access_key": "not-a-real-secret",
+}
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> Iterator[InProcessRegistry]:
+    overrides: dict[str, Any] = {
+        "workers": {"enabled": False},
+        "replication": {"peers": [PEER], "backoff_seconds": 0.01, "max_backoff_seconds": 0.02},
+    }
+    with in_process_registry(tmp_path / "data", **overrides) as handle:
+        create_account(handle.settings, account_id=OTHER)
+        yield handle
+
+
+def _ctx(reg: InProcessRegistry) -> RegistryContext:
+    ctx: RegistryContext = reg.client.app.state.ctx  # type: ignore[attr-defined]
+    return ctx
+
+
+def _drain(reg: InProcessRegistry) -> int:
+    return make_worker(_ctx(reg), reg.settings).drain()
+
+
+def _config(*rules: dict[str, Any]) -> dict[str, Any]:
+    return {"rules": list(rules)}
+
+
+def _rule(*destinations: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    return {"destinations": [{"region": r, "registryId": a} for r, a in destinations], **extra}
+
+
+def _put(reg: InProcessRegistry, config: dict[str, Any]) -> Any:
+    return reg.ecr("PutReplicationConfiguration", replicationConfiguration=config)
+
+
+def test_configuration_round_trips_through_describe_registry(reg: InProcessRegistry) -> None:
+    config = _config(
+        _rule(
+            ("eu-west-1", reg.account_id),
+            ("us-east-1", OTHER),
+            repositoryFilters=[{"filter": "prod", "filterType": "PREFIX_MATCH"}],
+            deleteReplication={"enabled": True},
+        )
+    )
+    response = _put(reg, config)
+    assert response.status_code == 200, response.text
+    assert response.json()["replicationConfiguration"] == config
+    described = reg.ecr_ok("DescribeRegistry")
+    assert described["registryId"] == reg.account_id
+    assert described["replicationConfiguration"] == config
+    assert _put(reg, _config()).status_code == 200
+    assert reg.ecr_ok("DescribeRegistry")["replicationConfiguration"] == {"rules": []}
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        (_config(_rule(("us-east-1", "123456789012"))), "is this registry itself"),
+        (_config(_rule(("ap-south-1", OTHER))), "not reachable from this deployment"),
+        (_config(*[_rule(("us-east-1", OTHER))] * 11), "at most 10 rules"),
+        (
+            _config(
+                *[
+                    _rule(*[("us-east-1", f"{n:012d}") for n in range(i * 5, i * 5 + 5)])
+                    for i in range(6)
+                ]
+            ),
+            "at most 25 unique destinations",
+        ),
+    ],
+)
+def test_invalid_configurations_are_refused(
+    reg: InProcessRegistry, config: dict[str, Any], needle: str
+) -> None:
+    response = _put(reg, config)
+    assert response.status_code == 400, response.text
+    assert response.json()["__type"] == "InvalidParameterException"
+    assert needle in response.json()["message"]
+
+
+def test_filter_type_and_pattern_follow_the_model(reg: InProcessRegistry) -> None:
+    bad_type = _rule(("us-east-1", OTHER), repositoryFilters=[{"filter": "pr", "filterType": "X"}])
+    assert _put(reg, _config(bad_type)).status_code == 400
+    bad_pattern = _rule(("us-east-1", OTHER), repositoryFilters=[{"filter": "Prod!"}])
+    response = reg.ecr_raw(
+        "PutReplicationConfiguration",
+        json.dumps({"replicationConfiguration": _config(bad_pattern)}).encode(),
+    )
+    assert response.status_code == 400
+
+
+def test_tag_filter_extension_is_stored_and_applied(reg: InProcessRegistry) -> None:
+    rule = _rule(("us-east-1", OTHER), stivaTagFilters=[{"filter": "release-"}])
+    response = _put(reg, _config(rule))
+    assert response.status_code == 200, response.text
+    stored = reg.ecr_ok("DescribeRegistry")["replicationConfiguration"]["rules"][0]
+    assert stored["stivaTagFilters"] == [{"filter": "release-", "filterType": "PREFIX_MATCH"}]
+    _allow_source(reg)
+    reg.create_repository("app")
+    skipped, _ = reg.push_image("app", "dev-1", reg.auth)
+    wanted, _ = reg.push_image("app", "release-1", reg.auth)
+    _drain(reg)
+    status = _status(reg, "app", skipped)
+    assert status == []
+    assert _status(reg, "app", wanted) == [
+        {"region": "us-east-1", "registryId": OTHER, "status": "COMPLETE"}
+    ]
+
+
+def _status(reg: InProcessRegistry, name: str, digest: str) -> list[dict[str, Any]]:
+    result = reg.ecr_ok(
+        "DescribeImageReplicationStatus", repositoryName=name, imageId={"imageDigest": digest}
+    )
+    return result["replicationStatuses"]  # type: ignore[no-any-return]
+
+
+def _other(reg: InProcessRegistry, operation: str, **params: Any) -> Any:
+    return reg.ecr(operation, registryId=OTHER, **params)
+
+
+def test_same_account_local_copy_needs_registry_policy(reg: InProcessRegistry) -> None:
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    reg.create_repository("team/app")
+    digest, raw = reg.push_image("team/app", "v1", reg.auth)
+    _drain(reg)
+    [failed] = _status(reg, "team/app", digest)
+    assert failed["status"] == "FAILED"
+    assert failed["failureCode"] == "REPLICATION_ACCESS_DENIED"
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{reg.account_id}:root"},
+                "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"],
+                "Resource": f"arn:aws:ecr:us-east-1:{OTHER}:repository/*",
+            }
+        ],
+    }
+    _put_other_registry_policy(reg, policy)
+    reg.push_image("team/app", "v1", reg.auth)  # a re-push opens the delivery again
+    _drain(reg)
+    assert _status(reg, "team/app", digest)[0]["status"] == "COMPLETE"
+    pulled = _pull_as_other(reg, "team/app", "v1")
+    assert pulled == raw
+
+
+def _put_other_registry_policy(reg: InProcessRegistry, policy: dict[str, Any]) -> None:
+    ctx = _ctx(reg)
+    from stiva.services import policies
+
+    with ctx.db.write() as session:
+        policies.put_registry_policy(session, account_id=OTHER, policy_text=json.dumps(policy))
+
+
+def _allow_source(reg: InProcessRegistry) -> None:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{reg.account_id}:root"},
+        "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"],
+        "Resource": "*",
+    }
+    _put_other_registry_policy(reg, {"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _pull_as_other(reg: InProcessRegistry, name: str, reference: str) -> bytes:
+    ctx = _ctx(reg)
+    from stiva.services import manifests
+
+    with ctx.db.read() as session:
+        return manifests.resolve(session, account_id=OTHER, name=name, reference=reference).content
+
+
+def test_describe_status_of_unknown_image(reg: InProcessRegistry) -> None:
+    reg.create_repository("app")
+    response = reg.ecr(
+        "DescribeImageReplicationStatus", repositoryName="app", imageId={"imageTag": "nope"}
+    )
+    assert response.status_code == 400
+    assert response.json()["__type"] == "ImageNotFoundException"
+
+
+def test_push_to_peer_region_is_enqueued_in_the_push(reg: InProcessRegistry) -> None:
+    assert _put(reg, _config(_rule(("eu-west-1", reg.account_id)))).status_code == 200
+    reg.create_repository("app")
+    digest, _ = reg.push_image("app", "v1", reg.auth)
+    assert _status(reg, "app", digest) == [
+        {"region": "eu-west-1", "registryId": reg.account_id, "status": "IN_PROGRESS"}
+    ]
+
+
+def test_backfill_copies_existing_images(reg: InProcessRegistry) -> None:
+    reg.create_repository("old")
+    before = [reg.push_image("old", f"v{i}", reg.auth)[0] for i in range(3)]
+    _allow_source(reg)
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    assert _status(reg, "old", before[0]) == []
+    destination = {"region": "us-east-1", "registryId": OTHER}
+    started = reg.ecr_ok("StartReplicationBackfill", destination=destination)
+    assert started["status"] == "PREPARING"
+    backfill_id = started["replicationBackfillId"]
+    again = reg.ecr("StartReplicationBackfill", destination=destination)
+    assert again.json()["__type"] == "ReplicationBackfillInProgressException"
+    deadline = time.monotonic() + 20
+    while True:  # the backfill job re-checks its deliveries every second
+        _drain(reg)
+        result = reg.ecr_ok("DescribeReplicationBackfillResults", replicationBackfillId=backfill_id)
+        if result["status"] != "IN_PROGRESS" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert result["status"] == "COMPLETE"
+    assert result["progress"] == {
+        "totalReplicationCount": 3,
+        "completedReplicationCount": 3,
+        "failedReplicationCount": 0,
+        "failureCodes": [],
+    }
+    assert sorted(r["imageId"]["imageDigest"] for r in result["results"]) == sorted(before)
+    listed = reg.ecr_ok("ListReplicationBackfills")["backfills"]
+    assert [b["replicationBackfillId"] for b in listed] == [backfill_id]
+    stop = reg.ecr("StopReplicationBackfill", replicationBackfillId=backfill_id)
+    assert stop.json()["__type"] == "ReplicationBackfillInvalidStatusException"
+    missing = reg.ecr(
+        "StopReplicationBackfill", replicationBackfillId="00000000-0000-0000-0000-000000000000"
+    )
+    assert missing.json()["__type"] == "ReplicationBackfillNotFoundException"
+    for digest in before:
+        assert _status(reg, "old", digest)[0]["status"] == "COMPLETE"
+
+
+def test_delete_replication_removes_at_destination(reg: InProcessRegistry) -> None:
+    rule = _rule(("us-east-1", OTHER), deleteReplication={"enabled": True})
+    assert _put(reg, _config(rule)).status_code == 200
+    _allow_source(reg)
+    reg.create_repository("app")
+    digest, _ = reg.push_image("app", "v1", reg.auth)
+    _drain(reg)
+    assert _pull_as_other(reg, "app", "v1")
+    reg.ecr_ok("BatchDeleteImage", repositoryName="app", imageIds=[{"imageDigest": digest}])
+    _drain(reg)
+    with pytest.raises(Exception, match="unknown"):
+        _pull_as_other(reg, "app", digest)
+
+
+def test_immutable_tag_at_destination_is_dropped_not_moved(reg: InProcessRegistry) -> None:
+    from stiva.services import events
+    from stiva.services.repositories import RepositorySpec, create_repository
+
+    with _ctx(reg).db.write() as session:
+        create_repository(
+            session, account_id=OTHER, spec=RepositorySpec("app", tag_mutability="IMMUTABLE")
+        )
+    _allow_source(reg)
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    reg.create_repository("app")
+    first, _ = reg.push_image("app", "v1", reg.auth, layers=[b"one"])
+    _drain(reg)
+    second, raw = reg.push_image("app", "v1", reg.auth, layers=[b"two"])
+    _drain(reg)
+    assert _status(reg, "app", second)[0]["status"] == "COMPLETE"
+    assert _pull_as_other(reg, "app", second) == raw  # the image arrived
+    with _ctx(reg).db.read() as session:
+        from stiva.services import manifests
+
+        moved = manifests.resolve(session, account_id=OTHER, name="app", reference="v1")
+        assert moved.digest == first  # the tag did not move
+        found = [
+            json.loads(e.detail)
+            for e in events.list_events(session, account_id=reg.account_id)
+            if e.detail_type == "ECR Replication Action"
+        ]
+    assert [(e["image-digest"], e["result"]) for e in found] == [
+        (first, "SUCCESS"),
+        (second, "SUCCESS"),
+    ]
+    assert found[1]["dropped-tags"] == ["v1"]
+    assert found[1]["source-account"] == reg.account_id
+    assert found[1]["action-type"] == "REPLICATE"
+
+
+def test_restore_from_archive_replicates(reg: InProcessRegistry) -> None:
+    reg.create_repository("app")
+    digest, _ = reg.push_image("app", "v1", reg.auth)
+    reg.ecr_ok(
+        "UpdateImageStorageClass",
+        repositoryName="app",
+        imageId={"imageDigest": digest},
+        targetStorageClass="ARCHIVE",
+    )
+    assert _put(reg, _config(_rule(("eu-west-1", reg.account_id)))).status_code == 200
+    assert _status(reg, "app", digest) == []  # archiving never replicates
+    reg.ecr_ok(
+        "UpdateImageStorageClass",
+        repositoryName="app",
+        imageId={"imageDigest": digest},
+        targetStorageClass="STANDARD",
+    )
+    assert _status(reg, "app", digest)[0]["status"] == "IN_PROGRESS"
+
+
+def test_unreachable_peer_fails_after_the_horizon(tmp_path: Path) -> None:
+    overrides: dict[str, Any] = {
+        "workers": {"enabled": False},
+        "replication": {"peers": [PEER], "backoff_seconds": 0.01, "horizon_seconds": 1},
+    }
+    with in_process_registry(tmp_path / "data", **overrides) as reg:
+        assert _put(reg, _config(_rule(("eu-west-1", reg.account_id)))).status_code == 200
+        reg.create_repository("app")
+        digest, _ = reg.push_image("app", "v1", reg.auth)
+        deadline = time.monotonic() + 20
+        while _status(reg, "app", digest)[0]["status"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline
+            _drain(reg)
+            time.sleep(0.05)
+        [failed] = _status(reg, "app", digest)
+        assert failed["failureCode"] == "DESTINATION_UNREACHABLE"
+
+
+def test_peer_trusts_the_replication_header_only_from_the_declared_principal(
+    tmp_path: Path,
+) -> None:
+    source_account = "999988887777"
+    overrides: dict[str, Any] = {
+        "workers": {"enabled": False},
+        "replication": {
+            "sources": [
+                {"region": "eu-west-1", "principal": "arn:aws:iam::123456789012:user/admin"}
+            ]
+        },
+    }
+    with in_process_registry(tmp_path / "data", **overrides) as reg:
+        create_account(reg.settings, account_id=OTHER)
+
+        def call(operation: str, claim: str, **params: Any) -> Any:
+            return reg.ecr_raw(
+                operation,
+                json.dumps({"registryId": OTHER, **params}).encode(),
+                extra_headers={"X-Stiva-Replication-Source": claim},
+            )
+
+        claim = f"{source_account}/eu-west-1"
+        untrusted = call("DescribeRepositories", f"{source_account}/ap-south-1")
+        assert untrusted.json()["__type"] == "AccessDeniedException"
+        assert "not trusted to replicate" in untrusted.json()["message"]
+        refused = call("ListImages", claim, repositoryName="app")
+        assert "cannot be called as a replication" in refused.json()["message"]
+        denied = call("DescribeRepositories", claim, repositoryNames=["app"])
+        assert denied.json()["__type"] == "AccessDeniedException"
+        assert f"arn:aws:iam::{source_account}:root" in denied.json()["message"]
+
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{source_account}:root"},
+            "Action": ["ecr:ReplicateImage"],
+            "Resource": "*",
+        }
+        _put_other_registry_policy(reg, {"Version": "2012-10-17", "Statement": [statement]})
+        missing = call("DescribeRepositories", claim, repositoryNames=["app"])
+        assert missing.json()["__type"] == "RepositoryNotFoundException"  # authorized now
+        create = call("CreateRepository", claim, repositoryName="app")
+        assert create.json()["__type"] == "AccessDeniedException"  # no ecr:CreateRepository
+        statement["Action"] = ["ecr:ReplicateImage", "ecr:CreateRepository"]
+        _put_other_registry_policy(reg, {"Version": "2012-10-17", "Statement": [statement]})
+        created = call("CreateRepository", claim, repositoryName="app")
+        assert created.status_code == 200, created.text
+        assert created.json()["repository"]["registryId"] == OTHER
