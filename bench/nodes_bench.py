@@ -171,8 +171,11 @@ def manifest_rate(clients: list[httpx.Client], threads: int, seconds: float, rep
 @contextmanager
 def moto_bucket() -> Iterator[dict[str, str]]:
     """A fresh bucket on a moto S3 server on loopback; the environment that points nodes at it."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per S3 request
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
