@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -24,110 +23,10 @@ from tests.support.layers import (
     VULNDB,
     AdvisoryIndex,
     LayerBuilder,
-    auditable_binary,
-    dist_info,
     go_binary,
-    metadata,
     osv_records,
 )
-
-PY = DATA / "python"
-NPM = DATA / "npm"
-DEB = DATA / "debian"
-SITE = "usr/local/lib/python3.11/site-packages"
-GO_MODINFO = (
-    "path\texample.com/app\nmod\texample.com/app\t(devel)\t\n"
-    "dep\tgithub.com/gin-gonic/gin\tv1.5.0\th1:a=\ndep\tgolang.org/x/text\tv0.3.7\th1:b=\n"
-)
-URLLIB3_LIST = (
-    "/.\n/usr\n/usr/lib\n/usr/lib/python3\n/usr/lib/python3/dist-packages\n"
-    "/usr/lib/python3/dist-packages/urllib3\n/usr/lib/python3/dist-packages/urllib3/__init__.py\n"
-    "/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info\n"
-    "/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO\n"
-)
-
-
-def _jar(entries: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return raw.getvalue()
-
-
-def _pom(group: str, artifact: str, version: str) -> dict[str, bytes]:
-    props = f"#Created by Apache Maven\ngroupId={group}\nartifactId={artifact}\nversion={version}\n"
-    return {f"META-INF/maven/{group}/{artifact}/pom.properties": props.encode()}
-
-
-def debian_base() -> LayerBuilder:
-    return (
-        LayerBuilder()
-        .file("etc/os-release", (OS_PACKAGES / "debian12-os-release").read_bytes())
-        .file("var/lib/dpkg/status", (OS_PACKAGES / "debian12-dpkg-status").read_bytes())
-        .file("var/lib/dpkg/info/python3-yaml.list", (DEB / "python3-yaml.list").read_bytes())
-        .file(
-            "usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA",
-            (DEB / "PyYAML-6.0.METADATA").read_bytes(),
-        )
-        .file("var/lib/dpkg/info/python3-urllib3.list", URLLIB3_LIST)
-        .file(
-            "usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO",
-            metadata("urllib3", "1.26.12"),
-        )
-    )
-
-
-def application() -> LayerBuilder:
-    log4j = _jar(_pom("org.apache.logging.log4j", "log4j-core", "2.14.1"))
-    war = _jar({"WEB-INF/lib/log4j-core-2.14.1.jar": log4j, **_pom("com.example", "shop", "1.0.0")})
-    gemspec = (
-        'Gem::Specification.new do |s|\n  s.name = "rack".freeze\n  s.version = "2.2.3"\nend\n'
-    )
-    crates = [
-        {"name": "app", "version": "0.1.0", "source": "local", "root": True},
-        {"name": "smallvec", "version": "1.6.0", "source": "crates.io"},
-        {"name": "ansi_term", "version": "0.12.1", "source": "crates.io"},
-    ]
-    builder = LayerBuilder()
-    for name, version in [
-        ("Jinja2", "2.10"),
-        ("urllib3", "1.24.1"),
-        ("requests", "2.19.1"),
-        ("py", "1.11.0"),
-        ("setuptools", "65.5.0"),
-    ]:
-        builder.file(
-            dist_info(name, version, site=SITE),
-            (PY / f"{name}-{version}.dist-info" / "METADATA").read_bytes(),
-        )
-    return (
-        builder.file(
-            f"{SITE}/PyYAML-5.3.egg-info/PKG-INFO",
-            (PY / "PyYAML-5.3.egg-info" / "PKG-INFO").read_bytes(),
-        )
-        .file(dist_info("arrayfire", "3.5.0", site=SITE), metadata("arrayfire", "3.5.0"))
-        .file(
-            "srv/app/node_modules/lodash/package.json",
-            (NPM / "lodash-4.17.20.package.json").read_bytes(),
-        )
-        .file(
-            "srv/app/node_modules/minimist/package.json",
-            (NPM / "minimist-1.2.5.package.json").read_bytes(),
-        )
-        .file(
-            "srv/app/node_modules/mkdirp/node_modules/minimist/package.json",
-            (NPM / "minimist-0.2.4.package.json").read_bytes(),
-        )
-        .file("usr/local/bin/server", go_binary("devel go1.23-abcdef", GO_MODINFO), mode=0o755)
-        .file("usr/local/bin/tool", auditable_binary(crates), mode=0o755)
-        .file("opt/shop/shop.war", war)
-        .file("usr/local/bundle/specifications/rack-2.2.3.gemspec", gemspec)
-    )
-
-
-def cleanup() -> LayerBuilder:
-    return LayerBuilder().whiteout(f"{SITE}/requests-2.19.1.dist-info")
+from tests.support.scanning import application, cleanup, debian_base
 
 
 @pytest.fixture(scope="module")
