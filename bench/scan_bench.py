@@ -3,8 +3,8 @@
 what a rescan costs after a vulnerability database update.
 
 In-process (the service layer of a fresh Stiva in a temp directory, SQLite + filesystem), with
-the real advisory databases of `../shared/vulndb` imported first (PyPI, Go, crates.io, npm
-sample, Alpine secdb v3.4, the tests' synthetic Debian records). Images:
+the real advisory databases of `tests/fixtures/shared/vulndb` imported first (PyPI, Go,
+crates.io, npm sample, Alpine secdb v3.4, the tests' synthetic Debian records). Images:
 
 - `known`: the tests' known-answer image (Debian 12 dpkg status with 796 packages, Python, npm,
   Go, Rust, Java and Ruby packages, a whiteout layer), about 1 MiB;

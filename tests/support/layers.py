@@ -2,8 +2,9 @@
 
     layer = LayerBuilder().file("etc/os-release", OS_RELEASE).whiteout("usr/lib/old").gzip()
 
-Also: paths of the real fixtures in `../shared/`, and minimal ELF executables carrying Go build
-information or cargo-auditable data (the scanner only reads those parts).
+Also: paths of the real fixtures in `tests/fixtures/shared/` (copies of `../shared/`), and minimal
+ELF executables carrying Go build information or cargo-auditable data (the scanner only reads
+those parts).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import zstandard
 from stiva.scanning.osv import Advisory, index_keys, parse_osv
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+SHARED = REPO / "tests" / "fixtures" / "shared"  # copies of the workplace's ../shared data
 TESTDATA = SHARED / "testdata"
 OS_PACKAGES = TESTDATA / "os-packages"
 VECTORS = TESTDATA / "version-vectors"

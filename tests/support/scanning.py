@@ -1,5 +1,6 @@
-"""Scanning test support: images built from the real package data in `../shared/`, the real
-advisory databases, the findings they must produce, and a scanning registry on a manual clock.
+"""Scanning test support: images built from the real package data in `tests/fixtures/shared/`,
+the real advisory databases, the findings they must produce, and a scanning registry on a
+manual clock.
 
 The known answers are those of the pure scanner's unit tests (`tests/unit/test_scanning_match`):
 the same layers, the same records, now pushed to a registry and read back through ECR's API.
