@@ -162,10 +162,23 @@ class ReplicationPeer(_Section):
 
 
 class ReplicationSource(_Section):
-    """A peer region allowed to replicate into this deployment, and its principal here."""
+    """A peer region allowed to replicate into this deployment, its principal here, and the
+    source accounts it may replicate for (default: only the principal's own account)."""
 
     region: str
     principal: str = Field(pattern=r"^arn:aws:(iam|sts)::\d{12}:\S+$")
+    accounts: list[str] = Field(
+        default_factory=list,
+        description="Source account ids this region may claim, besides the principal's own",
+    )
+
+    @field_validator("accounts")
+    @classmethod
+    def _account_ids(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not re.fullmatch(r"\d{12}", a)]
+        if bad:
+            raise ValueError(f"accounts must be 12-digit account ids, not {bad}")
+        return value
 
 
 class ReplicationConfig(_Section):

@@ -349,7 +349,11 @@ def test_peer_trusts_the_replication_header_only_from_the_declared_principal(
         "workers": {"enabled": False},
         "replication": {
             "sources": [
-                {"region": "eu-west-1", "principal": "arn:aws:iam::123456789012:user/admin"}
+                {
+                    "region": "eu-west-1",
+                    "principal": "arn:aws:iam::123456789012:user/admin",
+                    "accounts": [source_account],
+                }
             ]
         },
     }
@@ -389,3 +393,95 @@ def test_peer_trusts_the_replication_header_only_from_the_declared_principal(
         created = call("CreateRepository", claim, repositoryName="app")
         assert created.status_code == 200, created.text
         assert created.json()["repository"]["registryId"] == OTHER
+
+
+TRUSTED = {
+    "workers": {"enabled": False},
+    "replication": {
+        "sources": [{"region": "eu-west-1", "principal": "arn:aws:iam::123456789012:user/admin"}]
+    },
+}
+
+
+def test_a_trusted_replicator_claims_only_the_accounts_declared_for_it(tmp_path: Path) -> None:
+    """Account ids are local to a deployment: claiming another of our accounts (here the
+    victim's own id, which the same-account default would let in) is refused unless the
+    operator listed it in the source's `accounts`."""
+    with in_process_registry(tmp_path / "data", **TRUSTED) as reg:
+        create_account(reg.settings, account_id=OTHER)
+
+        def call(claim: str, **params: Any) -> Any:
+            return reg.ecr_raw(
+                "CreateRepository",
+                json.dumps({"registryId": OTHER, "repositoryName": "claimed", **params}).encode(),
+                extra_headers={"X-Stiva-Replication-Source": claim},
+            )
+
+        victim = call(f"{OTHER}/eu-west-1")
+        assert victim.json()["__type"] == "AccessDeniedException"
+        assert f"may not replicate on behalf of account {OTHER}" in victim.json()["message"]
+        own = call(f"{reg.account_id}/eu-west-1")  # its own account: needs OTHER's policy
+        assert own.json()["__type"] == "AccessDeniedException"
+        assert f"arn:aws:iam::{reg.account_id}:root" in own.json()["message"]
+        listing = reg.ecr_raw(
+            "DescribeRepositories",
+            json.dumps({"registryId": reg.account_id}).encode(),
+            extra_headers={"X-Stiva-Replication-Source": f"{reg.account_id}/eu-west-1"},
+        )
+        assert "describe only the repositories it names" in listing.json()["message"]
+
+
+def test_the_replication_header_must_be_signed(tmp_path: Path) -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    with in_process_registry(tmp_path / "data", **TRUSTED) as reg:
+        body = json.dumps({"repositoryNames": ["app"]}).encode()
+        request = AWSRequest(
+            method="POST",
+            url="http://testserver/",
+            data=body,
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+            },
+        )
+        credentials = Credentials(reg.access_key_id, reg.secret_access_key)
+        SigV4Auth(credentials, "ecr", "us-east-1").add_auth(request)
+        headers = dict(request.headers.items())
+        headers["X-Stiva-Replication-Source"] = f"{reg.account_id}/eu-west-1"  # after signing
+        response = reg.client.post("/", content=body, headers=headers)
+        assert response.status_code == 403
+        assert "'x-stiva-replication-source' must be a 'SignedHeader'" in response.json()["message"]
+
+
+def test_replication_on_v2_grants_no_pull_listing_or_catalog(tmp_path: Path) -> None:
+    with in_process_registry(tmp_path / "data", **TRUSTED) as reg:
+        reg.create_repository("app")
+        digest, _ = reg.push_image("app", "v1", reg.auth)
+        layer = reg.push_blob("app", b"a layer", reg.auth)
+        replicating = {**reg.auth, "X-Stiva-Replication-Source": f"{reg.account_id}/eu-west-1"}
+        allowed = [
+            ("HEAD", f"/v2/app/blobs/{layer}"),
+            ("HEAD", "/v2/app/manifests/v1"),
+        ]
+        for method, path in allowed:
+            response = reg.client.request(method, path, headers=replicating)
+            assert response.status_code == 200, (method, path, response.status_code)
+        started = reg.client.post("/v2/app/blobs/uploads/", headers=replicating)
+        assert started.status_code == 202
+        refused = [
+            ("GET", "/v2/app/manifests/v1"),
+            ("GET", f"/v2/app/blobs/{layer}"),
+            ("GET", "/v2/app/tags/list"),
+            ("GET", "/v2/_catalog"),
+            ("GET", f"/v2/app/referrers/{digest}"),
+            ("GET", "/v2/app/_stiva/sbom/v1"),
+            ("DELETE", f"/v2/app/blobs/{layer}"),
+        ]
+        for method, path in refused:
+            response = reg.client.request(method, path, headers=replicating)
+            assert response.status_code == 403, (method, path, response.status_code)
+            assert response.json()["errors"][0]["code"] == "DENIED"
+            assert "not part of a replication" in response.json()["errors"][0]["message"]

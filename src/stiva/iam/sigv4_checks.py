@@ -89,6 +89,9 @@ def check_signed_headers(auth: Auth, headers: Headers) -> None:
         raise HeaderNotSigned(
             "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."
         )
+    for name in headers:  # Stiva's own headers carry claims (replication): never unsigned
+        if name.lower().startswith("x-stiva-") and name.lower() not in signed:
+            raise HeaderNotSigned(f"'{name}' must be a 'SignedHeader' in the AWS Authorization.")
 
 
 def check_scope(scope: Scope, timestamp: str, region: str, service: str) -> None:

@@ -124,7 +124,7 @@ async def handle(request: Request) -> Response:
             own_region=ctx.deployment.region,
         )
         if source is not None:  # a peer replicating: authorized as the source account
-            principal, action = source, inbound.ecr_action(name)
+            principal, action = source, inbound.ecr_action(name, params)
         call = EcrCall(ctx, principal, params, account, facts, raw, replicated=source is not None)
         for resource in operation.resources(call):
             ctx.authorizer.authorize(

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from stiva.api.oci import blobs, discovery, extensions, manifests, uploads
 from stiva.api.oci.errors import error_response, to_response
 from stiva.api.oci.request import OciRequest
-from stiva.errors import AuthenticationError, StivaError
+from stiva.errors import AccessDenied, AuthenticationError, StivaError
 from stiva.oci.names import parse_name
 from stiva.services import downloads
 from stiva.services.context import RegistryContext
@@ -94,6 +94,18 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 METHODS = sorted({method for route in ROUTES for method in route.methods})
+# What a replication delivery may do here (services/replication/remote.py), nothing more.
+REPLICATION_ENDPOINTS: frozenset[tuple[str, Handler]] = frozenset(
+    {
+        ("HEAD", blobs.head_blob),
+        ("POST", uploads.start_upload),
+        ("PATCH", uploads.patch_upload),
+        ("PUT", uploads.put_upload),
+        ("HEAD", manifests.get_manifest),
+        ("PUT", manifests.put_manifest),
+        ("DELETE", manifests.delete_manifest),
+    }
+)
 
 
 def _challenge(ctx: RegistryContext, host: str | None) -> dict[str, str]:
@@ -140,8 +152,13 @@ async def _authorized(
         header=request.headers.get(inbound.HEADER),
         own_region=ctx.deployment.region,
     )
-    if source is not None:  # a peer replicating: every action is ecr:ReplicateImage
-        principal, action = source, inbound.REPLICATE_IMAGE if action else None
+    if source is not None:  # a peer replicating: what a delivery does, as ecr:ReplicateImage
+        if (request.method, endpoint.handler) not in REPLICATION_ENDPOINTS:
+            raise AccessDenied(
+                f"{request.method} {request.url.path} is not part of a replication: "
+                "ecr:ReplicateImage covers blob HEAD, uploads and manifest HEAD, PUT and DELETE"
+            )
+        principal, action = source, inbound.REPLICATE_IMAGE
     req = OciRequest(request, ctx, principal, account_id, params, replicated=source is not None)
     if "name" in params:
         parse_name(params["name"])
