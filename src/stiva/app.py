@@ -27,6 +27,7 @@ from stiva.config import Settings
 from stiva.errors import ConfigError
 from stiva.metadata.database import Database
 from stiva.metadata.dialect import PoolOptions, collation_problem, lock_deployment
+from stiva.metadata.locks import UploadLocks
 from stiva.metadata.migrate import upgrade
 from stiva.services import downloads, identity
 from stiva.services.authorization import Authorizer
@@ -172,7 +173,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> RegistryCon
     return RegistryContext(
         db=db,
         storage=storage,
-        uploads=Uploads(storage),
+        uploads=Uploads(storage, locks=UploadLocks(db.engine)),
         deployment=deployment,
         keys=keys,
         clock_skew_seconds=settings.auth.clock_skew_seconds,

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from stiva.config import load_settings
-from stiva.errors import ConfigError
+from stiva.errors import ConfigError, InvalidRange
+from stiva.metadata.locks import UploadLocks
 from stiva.oci.digest import Digest
 from stiva.services.uploads import Uploads
 from stiva.storage.base import Storage
 from stiva.storage.s3 import S3Driver
 from stiva.storage.s3_files import MIN_PART
+from tests.support import databases
 from tests.support.s3 import S3Server
 
 MiB = 1024 * 1024
@@ -92,6 +97,60 @@ def test_upload_continues_on_another_node(s3_server: S3Server) -> None:
     expected = Digest("sha256", hashlib.sha256(data).hexdigest())
     assert fresh.digest_of(upload_id, "sha256", size=len(data)) == expected
     assert node_a.size(upload_id) == len(data)
+
+
+def _lock_engine(kind: str, tmp_path: Path) -> Any:
+    from sqlalchemy import create_engine
+
+    if kind == "sqlite":
+        return create_engine(f"sqlite:///{tmp_path / 'locks.db'}")
+    if databases.ACTIVE is None:
+        pytest.skip("needs STIVA_TEST_DATABASE=postgresql")
+    return create_engine(databases.ACTIVE.url("postgres"))  # advisory locks: any database
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_racing_chunks_of_one_session_cannot_poison_a_digest(
+    s3_server: S3Server, tmp_path: Path, kind: str
+) -> None:
+    """Two nodes PATCH the same session at the same offset (a retried chunk, or a hostile
+    client). Without the session lock both wrote offset 0 (the later segment object replacing
+    the earlier) and each node cached the hash of its own bytes, so completing with the first
+    chunk's digest moved the second chunk's bytes under it. Now the second waits, finds the
+    offset taken and is refused; what is stored is what the digest says."""
+    engine = _lock_engine(kind, tmp_path)
+    bucket = s3_server.new_bucket()
+    node_a, node_b = (
+        Uploads(s3_server.storage(bucket, prefix="p"), locks=UploadLocks(engine)) for _ in range(2)
+    )
+    upload_id = "5f0c2a6e-7d4b-4c1e-9a2f-0d1e2f3a4b5c"
+    node_a.storage.open_write(f"uploads/{upload_id}/data").commit()
+    good, evil = b"G" * 1000, b"E" * 1000
+    first = node_a.open_chunk(upload_id, start=0)
+    outcome: dict[str, str] = {}
+
+    def second() -> None:
+        try:
+            writer = node_b.open_chunk(upload_id, start=0)
+        except InvalidRange:
+            outcome["b"] = "refused"
+            return
+        writer.write(evil)
+        writer.close()
+        outcome["b"] = "written"
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(0.3)
+    assert racer.is_alive(), "the second chunk did not wait for the first"
+    first.write(good)
+    first.close()
+    racer.join(30)
+    assert outcome == {"b": "refused"}
+    expected = Digest("sha256", hashlib.sha256(good).hexdigest())
+    assert node_b.digest_of(upload_id, "sha256", size=len(good)) == expected
+    assert node_a.storage.get_content(f"uploads/{upload_id}/data") == good
+    engine.dispose()
 
 
 def test_segments_are_invisible_to_list_and_walk(s3_server: S3Server) -> None:

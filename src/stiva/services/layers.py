@@ -333,15 +333,19 @@ def complete_layer_upload(
             f"{_upload_ref(repo, upload_id)} cannot be completed because a part other than the "
             f"last is smaller than {MIN_PART_SIZE} bytes; layer parts must be at least 5 MiB"
         )
-    digest = _matching_digest(uploads, upload_id, size, digests)
-    if digest is None:  # ECR's text
-        raise InvalidLayer("None of the provided layer digests match the calculated layer digest")
-    if _holds(session, repo.id, digest):
-        raise LayerAlreadyExists(
-            f"The layer with digest '{digest}' already exists in the repository with name "
-            f"'{repo.name}' in registry with id '{repo.account_id}'"
-        )
-    uploads.commit(session, repository_id=repo.id, upload_id=upload_id, digest=digest)
+    with uploads.exclusive(upload_id):  # no part lands between the hash and the commit
+        size = uploads.size(upload_id)
+        digest = _matching_digest(uploads, upload_id, size, digests)
+        if digest is None:  # ECR's text
+            raise InvalidLayer(
+                "None of the provided layer digests match the calculated layer digest"
+            )
+        if _holds(session, repo.id, digest):
+            raise LayerAlreadyExists(
+                f"The layer with digest '{digest}' already exists in the repository with name "
+                f"'{repo.name}' in registry with id '{repo.account_id}'"
+            )
+        uploads.commit(session, repository_id=repo.id, upload_id=upload_id, digest=digest)
     return CompletedLayer(repo.account_id, repo.name, upload_id, digest)
 
 

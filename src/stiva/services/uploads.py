@@ -23,6 +23,7 @@ import contextlib
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from stiva.errors import DigestMismatch, InvalidRange, UploadNotFound
 from stiva.metadata import models as m
 from stiva.metadata.dialect import insert_ignore, lock_blobs
+from stiva.metadata.locks import UploadLock, UploadLocks
 from stiva.oci.digest import Digest, Hasher, new_hasher
 from stiva.storage.base import Storage
 from stiva.storage.driver import PathNotFound, StorageError, Writer
@@ -63,14 +65,20 @@ class HashCache:
 
 
 class ChunkWriter:
-    """Appends one chunk to an upload, hashing as it goes; one per request, not thread-safe."""
+    """Appends one chunk to an upload, hashing as it goes; one per request, not thread-safe.
 
-    def __init__(self, upload_id: str, writer: Writer, hasher: Hasher, cache: HashCache) -> None:
+    It holds the session's lock (`metadata.locks`) from its opening until `close` or `abort`.
+    """
+
+    def __init__(
+        self, upload_id: str, writer: Writer, hasher: Hasher, cache: HashCache, lock: UploadLock
+    ) -> None:
         self.upload_id = upload_id
         self.start = writer.size
         self._writer = writer
         self._hasher = hasher
         self._cache = cache
+        self._lock = lock
 
     @property
     def size(self) -> int:
@@ -82,20 +90,39 @@ class ChunkWriter:
 
     def close(self) -> int:
         """Finish the chunk; the upload's hash state stays cached for the next chunk."""
-        self._writer.close()
-        self._cache.put(self.upload_id, self._writer.size, self._hasher)
-        return self._writer.size
+        try:
+            self._writer.close()
+            self._cache.put(self.upload_id, self._writer.size, self._hasher)
+            return self._writer.size
+        finally:
+            self._lock.release()
 
     def abort(self) -> None:
         """Stop after a failure: what reached storage stays, the hash state is rebuilt later."""
-        self._writer.close()
-        self._cache.drop(self.upload_id)
+        try:
+            self._cache.drop(self.upload_id)
+            self._writer.close()
+        finally:
+            self._lock.release()
 
 
 class Uploads:
-    def __init__(self, storage: Storage, cache: HashCache | None = None) -> None:
+    def __init__(
+        self, storage: Storage, cache: HashCache | None = None, locks: UploadLocks | None = None
+    ) -> None:
         self.storage = storage
         self.cache = cache or HashCache()
+        self.locks = locks or UploadLocks(None)
+
+    @contextlib.contextmanager
+    def exclusive(self, upload_id: str) -> Iterator[None]:
+        """Hold the session's lock: no chunk is appended meanwhile (not re-entrant)."""
+        lock = self.locks.lock(upload_id)
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def start(self, session: Session, *, repository_id: int) -> str:
         upload_id = str(uuid.uuid4())
@@ -116,7 +143,17 @@ class Uploads:
             raise UploadNotFound(f"upload {upload_id} has no data") from None
 
     def open_chunk(self, upload_id: str, *, start: int | None) -> ChunkWriter:
-        """A writer continuing the upload; `start` (from Content-Range) must equal its size."""
+        """A writer continuing the upload, holding its lock; `start` (from Content-Range) must
+        equal its size."""
+        lock = self.locks.lock(upload_id)
+        lock.acquire()
+        try:
+            return self._open_chunk(upload_id, start, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    def _open_chunk(self, upload_id: str, start: int | None, lock: UploadLock) -> ChunkWriter:
         current = self.size(upload_id)
         if start is not None and start != current:
             raise InvalidRange(
@@ -132,7 +169,7 @@ class Uploads:
         if writer.size < current:  # deleted meanwhile (idle), its file re-created empty here
             writer.close()
             raise UploadNotFound(f"upload {upload_id} was deleted")
-        return ChunkWriter(upload_id, writer, hasher, self.cache)
+        return ChunkWriter(upload_id, writer, hasher, self.cache, lock)
 
     def _rehash(self, upload_id: str, algorithm: str) -> Hasher:
         hasher = new_hasher(algorithm)
@@ -165,17 +202,20 @@ class Uploads:
         failed upload with `cancel` in a unit of work of its own.
         """
         self._hold(session, repository_id, upload_id)
-        size = self.size(upload_id)
-        actual = self.digest_of(upload_id, digest.algorithm, size=size)
-        if actual != digest:
-            raise DigestMismatch(f"the upload's content has digest {actual}, not {digest}")
-        self.commit(session, repository_id=repository_id, upload_id=upload_id, digest=digest)
+        with self.exclusive(upload_id):  # no chunk lands between the hash and the move
+            size = self.size(upload_id)
+            actual = self.digest_of(upload_id, digest.algorithm, size=size)
+            if actual != digest:
+                raise DigestMismatch(f"the upload's content has digest {actual}, not {digest}")
+            self.commit(session, repository_id=repository_id, upload_id=upload_id, digest=digest)
         return size
 
     def commit(
         self, session: Session, *, repository_id: int, upload_id: str, digest: Digest
     ) -> int:
         """Make the upload blob `digest` (already verified by the caller) and link it; its size.
+
+        The caller holds the session's lock (`exclusive`) across its verification and this.
 
         Under the blob's lock, so a collector cannot delete the file between the existence check
         and the link (nor the row between the link and the commit); and only while the session's
