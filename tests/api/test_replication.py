@@ -485,3 +485,36 @@ def test_replication_on_v2_grants_no_pull_listing_or_catalog(tmp_path: Path) -> 
             assert response.status_code == 403, (method, path, response.status_code)
             assert response.json()["errors"][0]["code"] == "DENIED"
             assert "not part of a replication" in response.json()["errors"][0]["message"]
+
+
+def test_a_tag_pushed_while_its_image_is_delivered_arrives_too(
+    reg: InProcessRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`push :v1` then `push :latest` of the same image while v1's delivery runs: the second
+    push re-opens the delivery; the running attempt must not close it as COMPLETE without
+    `latest` (found in review: it did, and `latest` never arrived)."""
+    from stiva.services.replication import local
+
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    _allow_source(reg)
+    reg.create_repository("app")
+    digest, raw = reg.push_image("app", "v1", reg.auth)
+    real, fired = local.push, []
+
+    def push_during_delivery(ctx: RegistryContext, **where: Any) -> list[str]:
+        if not fired:  # the user tags the image `latest` while the copy is in flight
+            fired.append(True)
+            tagged = reg.client.put(
+                "/v2/app/manifests/latest",
+                content=raw,
+                headers={**reg.auth, "Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+            )
+            assert tagged.status_code == 201
+        return real(ctx, **where)
+
+    monkeypatch.setattr(local, "push", push_during_delivery)
+    _drain(reg)
+    assert fired
+    assert [s["status"] for s in _status(reg, "app", digest)] == ["COMPLETE"]
+    assert _pull_as_other(reg, "app", "latest") == raw
+    assert _pull_as_other(reg, "app", "v1") == raw

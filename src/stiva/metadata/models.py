@@ -640,6 +640,9 @@ class ReplicationDelivery(Base):
     action: Mapped[str] = mapped_column(String(16), default="REPLICATE")
     tag: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(16), default="IN_PROGRESS")
+    # bumped each time a push re-opens the delivery: an attempt that started before records
+    # nothing (the re-opened delivery's own job carries the newer state)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
     failure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

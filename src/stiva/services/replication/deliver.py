@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stiva.config import ReplicationConfig
@@ -52,6 +53,7 @@ class Task:
     registry_id: str
     action: str
     tag: str
+    generation: int
 
 
 def run_delivery(ctx: RegistryContext, job: ClaimedJob) -> None:
@@ -92,6 +94,7 @@ def _start_attempt(
             row.destination_registry_id,
             row.action,
             row.tag,
+            row.generation,
         )
 
 
@@ -101,6 +104,21 @@ def _plan(ctx: RegistryContext, task: Task) -> Plan | None:
         if repo is None:
             return None
         return build_plan(session, repository_id=repo.id, digest=task.digest)
+
+
+def _tags_now(ctx: RegistryContext, task: Task) -> list[str]:
+    """The tags of the task's image at the source now (none once it is gone)."""
+    with ctx.db.read() as session:
+        repo = find_repository(session, account_id=task.account_id, name=task.name)
+        if repo is None:
+            return []
+        query = (
+            select(m.ImageTag.name)
+            .join(m.Manifest, m.Manifest.id == m.ImageTag.manifest_id)
+            .where(m.ImageTag.repository_id == repo.id, m.Manifest.digest == task.digest)
+            .order_by(m.ImageTag.name)
+        )
+        return list(session.scalars(query))
 
 
 def _still_there(ctx: RegistryContext, task: Task) -> bool:
@@ -145,7 +163,7 @@ def carry(ctx: RegistryContext, task: Task, options: ReplicationConfig) -> list[
             return []
         assert plan is not None
         session.ensure_repository(task.name)
-        return session.push(ctx.storage, task.name, plan)
+        return session.push(ctx.storage, task.name, plan, tags_now=lambda: _tags_now(ctx, task))
     finally:
         session.close()
 
@@ -166,8 +184,8 @@ def _record_success(ctx: RegistryContext, task: Task, dropped: list[str]) -> Non
     now = ctx.now()
     with ctx.db.write() as session:
         row = session.get(m.ReplicationDelivery, task.id)
-        if row is None or row.status != IN_PROGRESS:
-            return
+        if row is None or row.status != IN_PROGRESS or row.generation != task.generation:
+            return  # re-opened by a push meanwhile: its own attempt carries the newer state
         row.status, row.failure_code, row.completed_at, row.updated_at = COMPLETE, None, now, now
         row.failure_reason = (
             f"tags dropped (immutable at the destination): {dropped}" if dropped else None
@@ -182,8 +200,8 @@ def _record_failure(
     now = ctx.now()
     with ctx.db.write() as session:
         row = session.get(m.ReplicationDelivery, task.id)
-        if row is None or row.status != IN_PROGRESS:
-            return
+        if row is None or row.status != IN_PROGRESS or row.generation != task.generation:
+            return  # re-opened by a push meanwhile: its own attempt carries the newer state
         row.failure_reason, row.updated_at = error.message[:4000], now
         if error.permanent or (row.horizon_at is not None and now >= row.horizon_at):
             row.status, row.failure_code, row.completed_at = FAILED, error.code, now

@@ -60,8 +60,15 @@ def push(ctx: RegistryContext, *, source: str, account: str, name: str, plan: Pl
     with ctx.db.write() as session:
         repo = _destination(ctx, session, source=source, account=account, name=name, create=True)
         assert repo is not None
+        needed = {digest for item in plan.items for digest, _size in item.blobs}
+        lock_blobs(session, needed)  # all at once, in lock_blobs' order: no deadlock with GC
+        present = set(session.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(needed))))
+        if needed - present:  # collected since the plan was read: never a row without a file
+            raise outcome.transient(
+                f"blobs of {plan.digest} left the store since the plan was read: "
+                f"{sorted(needed - present)[:3]}"
+            )
         for item in plan.items:
-            lock_blobs(session, {digest for digest, _size in item.blobs})
             for digest, size in item.blobs:
                 link_blob(session, repository_id=repo.id, digest=Digest.parse(digest), size=size)
             manifests.put_manifest(

@@ -58,6 +58,7 @@ def open_delivery(
             assert row is not None
     row.status, row.failure_code, row.failure_reason = IN_PROGRESS, None, None
     row.attempts, row.next_attempt_at, row.horizon_at = 0, now, None
+    row.generation = (row.generation or 0) + 1  # an attempt already running records nothing
     row.updated_at, row.completed_at = now, None
     session.flush()
     jobs.enqueue(session, kind=JOB_KIND, payload={"delivery_id": row.id})

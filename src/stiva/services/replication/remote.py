@@ -16,7 +16,7 @@ in plan order, then tags; a tag the destination refuses (immutable there) is dro
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,15 +134,25 @@ class PeerSession:
             raise outcome.transient(f"{self.peer.endpoint}: {exc}") from None
         return response
 
-    def push(self, storage: Storage, name: str, plan: Plan) -> list[str]:
-        """Copy the plan's blobs, manifests and tags; the tags the destination dropped."""
+    def push(
+        self,
+        storage: Storage,
+        name: str,
+        plan: Plan,
+        tags_now: Callable[[], Sequence[str]] | None = None,
+    ) -> list[str]:
+        """Copy the plan's blobs, manifests and tags; the tags the destination dropped.
+
+        `tags_now` gives the source's tags of the image again after the (long) byte copy, so a
+        tag moved to another image meanwhile is not set back here by this older delivery.
+        """
         for item in plan.items:
             for digest, size in item.blobs:
                 self._ensure_blob(storage, name, digest, size)
             self._put_manifest(name, item.digest, item)
         root = next(item for item in plan.items if item.digest == plan.digest)
         dropped = []
-        for tag in plan.tags:
+        for tag in tags_now() if tags_now is not None else plan.tags:
             response = self._put(name, tag, root)
             if response.status_code == 400 and _oci_code(response) == "TAG_INVALID":
                 dropped.append(tag)
@@ -223,7 +233,15 @@ def _check(response: httpx.Response, what: str) -> None:
         raise outcome.permanent(outcome.ACCESS_DENIED, text)
     if status in (401, 404, 408, 429) or status >= 500:
         raise outcome.transient(text)
+    if _oci_code(response) in _TRANSIENT_OCI:  # e.g. the peer's GC pruned a blob we skipped
+        raise outcome.transient(text)
     raise outcome.permanent(outcome.REJECTED, text)
+
+
+# Refusals the next attempt gets past: a blob found by HEAD, then collected at the peer before
+# the manifest (MANIFEST_BLOB_UNKNOWN), is uploaded again by the retry; an upload session the
+# peer ended meanwhile is started again.
+_TRANSIENT_OCI = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"})
 
 
 def _client_error(exc: ClientError, denied_code: str) -> outcome.DeliveryError:

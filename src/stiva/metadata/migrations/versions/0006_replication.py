@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("tag", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("failure_code", sa.String(length=64), nullable=True),
         sa.Column("failure_reason", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
