@@ -67,6 +67,19 @@ def test_readyz_reports_a_schema_mismatch_and_healthz_stays_up(
     assert registry.client.get("/readyz").status_code == 200
 
 
+def test_a_node_of_the_previous_release_stays_ready_after_a_newer_migration(
+    registry: InProcessRegistry,
+) -> None:
+    """A rolling upgrade runs `stiva migrate` first: the old nodes keep serving (and stay in
+    the load balancer) until they are replaced, rather than all going out at once."""
+    _stamp(registry.settings.data_dir, "ffff_from_a_newer_release")
+    try:
+        response = registry.client.get("/readyz")
+        assert response.status_code == 200, response.text
+    finally:
+        _stamp(registry.settings.data_dir, head_revision())
+
+
 class _Unreachable(FilesystemDriver):
     def stat(self, path: str) -> FileInfo:
         raise StorageError("connection refused")

@@ -35,7 +35,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def _known(revision: str) -> bool:
+def known_revision(revision: str) -> bool:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     try:
         return script.get_revision(revision) is not None
@@ -45,7 +45,7 @@ def _known(revision: str) -> bool:
 
 def check_not_newer(current: str | None) -> None:
     """Refuse a schema stamped by a release newer than this one."""
-    if current is not None and not _known(current):
+    if current is not None and not known_revision(current):
         raise ConfigError(
             f"the database schema is at revision {current}, which this Stiva release does not "
             "know: it was migrated by a newer release; upgrade Stiva instead"
