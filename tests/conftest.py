@@ -6,12 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from stiva.config import Settings
 from tests.support import databases
 from tests.support.registry import InProcessRegistry, in_process_registry
 
 pytest_plugins = ["tests.support.s3"]  # the `s3_server` fixture (moto on loopback)
+
+# Property tests judge results, not speed: no per-example deadline (a loaded CI machine must not
+# fail them), and no example database written into the working tree.
+hypothesis_settings.register_profile("stiva", deadline=None, database=None)
+hypothesis_settings.load_profile("stiva")
 
 
 def pytest_report_header() -> str:
