@@ -518,3 +518,39 @@ def test_a_tag_pushed_while_its_image_is_delivered_arrives_too(
     assert [s["status"] for s in _status(reg, "app", digest)] == ["COMPLETE"]
     assert _pull_as_other(reg, "app", "latest") == raw
     assert _pull_as_other(reg, "app", "v1") == raw
+
+
+def test_concurrent_backfill_starts_check_the_limits_one_after_the_other(
+    reg: InProcessRegistry,
+) -> None:
+    """Two StartReplicationBackfill for one region at once: the second waits for the first's
+    unit of work and is refused (found in review: both passed the check on PostgreSQL)."""
+    import threading
+
+    from stiva.errors import ReplicationBackfillInProgress
+    from stiva.services.replication.backfill import start_backfill
+    from stiva.services.replication.rules import Destination
+
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    ctx, destination = _ctx(reg), Destination("us-east-1", OTHER)
+    outcome: list[str] = []
+    holding = threading.Event()
+
+    def second() -> None:
+        holding.wait(10)
+        try:
+            with ctx.db.write() as session:
+                start_backfill(session, account_id=reg.account_id, destination=destination)
+            outcome.append("started")
+        except ReplicationBackfillInProgress:
+            outcome.append("refused")
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    with ctx.db.write() as session:
+        start_backfill(session, account_id=reg.account_id, destination=destination)
+        holding.set()
+        racer.join(0.5)  # blocked behind this unit of work, which has not committed yet
+        assert outcome == []
+    racer.join(30)
+    assert outcome == ["refused"]

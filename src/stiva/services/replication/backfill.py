@@ -68,6 +68,9 @@ def start_backfill(
             f"destination {destination.region}/{destination.registry_id} is not in the "
             "registry's replication configuration"
         )
+    # The account's row, locked until this unit of work ends: concurrent starts check the
+    # limits one after the other (on SQLite the write transaction serializes them already).
+    session.get(m.Account, account_id, with_for_update=True)
     live = list(
         session.scalars(
             select(m.ReplicationBackfill).where(
