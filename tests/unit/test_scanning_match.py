@@ -26,7 +26,13 @@ from tests.support.layers import (
     go_binary,
     osv_records,
 )
-from tests.support.scanning import application, cleanup, debian_base
+from tests.support.scanning import (
+    EXPECTED_DEBIAN,
+    EXPECTED_LANGUAGE,
+    application,
+    cleanup,
+    debian_base,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,58 +53,6 @@ def inventory() -> Inventory:
 def summary(findings: list[Finding]) -> Iterator[tuple[str, str, str, str | None, str]]:
     for f in findings:
         yield (f.advisory_id, f.package.name, f.installed_version, f.fixed_version, f.severity)
-
-
-EXPECTED_DEBIAN = {
-    ("DEBIAN-TEST-0001", "dmsetup", "2.03.16-2", "2.03.16-3", "LOW"),
-    ("DEBIAN-TEST-0001", "libdevmapper1.02.1", "2.03.16-2", "2.03.16-3", "LOW"),
-    ("DEBIAN-TEST-0003", "zlib1g", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "HIGH"),
-    ("DEBIAN-TEST-0003", "zlib1g-dev", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "HIGH"),
-    ("DEBIAN-TEST-0005", "cpp", "1.203", "1.204", "INFORMATIONAL"),
-    ("DEBIAN-TEST-0005", "g++", "1.203", "1.204", "INFORMATIONAL"),
-    ("DEBIAN-TEST-0005", "gcc", "1.203", "1.204", "INFORMATIONAL"),
-    ("DEBIAN-TEST-0008", "tar", "1.34+dfsg-1.2+deb12u1", None, "UNDEFINED"),
-    ("DEBIAN-TEST-0013", "zlib1g", "1:1.2.13.dfsg-1", None, "UNDEFINED"),
-    ("DEBIAN-TEST-0013", "zlib1g-dev", "1:1.2.13.dfsg-1", None, "UNDEFINED"),
-    *(
-        ("DEBIAN-TEST-0012", name, "2.36-9+deb12u14", "2.36-9+deb12u20", "UNDEFINED")
-        for name in (
-            "libc-bin",
-            "libc-dev-bin",
-            "libc-devtools",
-            "libc-l10n",
-            "libc6",
-            "libc6-dbg",
-            "libc6-dev",
-            "locales",
-        )
-    ),
-}
-EXPECTED_LANGUAGE = {
-    ("PYSEC-2019-217", "jinja2", "2.10", "2.10.1", "UNDEFINED"),
-    ("PYSEC-2021-66", "jinja2", "2.10", "2.11.3", "UNDEFINED"),
-    ("PYSEC-2019-132", "urllib3", "1.24.1", "1.24.3", "UNDEFINED"),
-    ("PYSEC-2019-133", "urllib3", "1.24.1", "1.24.2", "UNDEFINED"),
-    ("PYSEC-2020-148", "urllib3", "1.24.1", "1.25.9", "UNDEFINED"),
-    ("PYSEC-2021-108", "urllib3", "1.24.1", "1.26.5", "UNDEFINED"),
-    ("PYSEC-2023-192", "urllib3", "1.24.1", "1.26.17", "HIGH"),  # unsorted events in the record
-    ("PYSEC-2023-207", "urllib3", "1.24.1", "1.24.2", "MEDIUM"),
-    ("PYSEC-2023-212", "urllib3", "1.24.1", "1.26.18", "MEDIUM"),
-    ("PYSEC-2020-96", "pyyaml", "5.3", "5.3.1", "UNDEFINED"),
-    ("PYSEC-2021-142", "pyyaml", "5.3", "5.4", "UNDEFINED"),
-    ("PYSEC-2022-42969", "py", "1.11.0", None, "UNDEFINED"),  # last_affected 1.11.0
-    ("PYSEC-2022-43012", "setuptools", "65.5.0", "65.5.1", "UNDEFINED"),
-    ("GHSA-35jh-r3h4-6jhm", "lodash", "4.17.20", "4.17.21", "HIGH"),
-    ("GHSA-xvch-5gv4-984h", "minimist", "1.2.5", "1.2.6", "CRITICAL"),
-    ("GO-2020-0001", "github.com/gin-gonic/gin", "v1.5.0", "1.6.0", "UNDEFINED"),
-    ("GO-2021-0052", "github.com/gin-gonic/gin", "v1.5.0", "1.7.7", "UNDEFINED"),
-    ("GO-2023-1737", "github.com/gin-gonic/gin", "v1.5.0", "1.9.1", "UNDEFINED"),
-    ("GO-2022-1059", "golang.org/x/text", "v0.3.7", "0.3.8", "UNDEFINED"),
-    ("GO-2026-5970", "golang.org/x/text", "v0.3.7", "0.39.0", "UNDEFINED"),
-    ("RUSTSEC-2021-0003", "smallvec", "1.6.0", "1.6.1", "CRITICAL"),
-    ("GHSA-TEST-log4j", "org.apache.logging.log4j:log4j-core", "2.14.1", "2.15.0", "CRITICAL"),
-    ("GHSA-TEST-rack", "rack", "2.2.3", "2.2.3.1", "MEDIUM"),
-}
 
 
 def test_known_answer_image(inventory: Inventory, advisories: AdvisoryIndex) -> None:
