@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stiva.config import ReplicationConfig
@@ -34,6 +33,7 @@ from stiva.services.replication.outbox import (
     IN_PROGRESS,
     JOB_KIND,
     REPLICATE,
+    image_tags,
 )
 from stiva.services.replication.plan import Plan, build_plan
 from stiva.services.replication.remote import PeerSession
@@ -112,13 +112,7 @@ def _tags_now(ctx: RegistryContext, task: Task) -> list[str]:
         repo = find_repository(session, account_id=task.account_id, name=task.name)
         if repo is None:
             return []
-        query = (
-            select(m.ImageTag.name)
-            .join(m.Manifest, m.Manifest.id == m.ImageTag.manifest_id)
-            .where(m.ImageTag.repository_id == repo.id, m.Manifest.digest == task.digest)
-            .order_by(m.ImageTag.name)
-        )
-        return list(session.scalars(query))
+        return image_tags(session, repository_id=repo.id, digest=task.digest)
 
 
 def _still_there(ctx: RegistryContext, task: Task) -> bool:

@@ -89,14 +89,22 @@ def image_pushed(
     return len(found)
 
 
+def image_tags(session: Session, *, repository_id: int, digest: str) -> list[str]:
+    """The tags of image `digest` in a repository now, sorted."""
+    return list(
+        session.scalars(
+            select(m.ImageTag.name)
+            .join(m.Manifest, m.Manifest.id == m.ImageTag.manifest_id)
+            .where(m.ImageTag.repository_id == repository_id, m.Manifest.digest == digest)
+            .order_by(m.ImageTag.name)
+        )
+    )
+
+
 def _tags_of(
     session: Session, repository: m.Repository, digest: str, pushed: Sequence[str]
 ) -> list[str]:
-    current = session.scalars(
-        select(m.ImageTag.name)
-        .join(m.Manifest, m.Manifest.id == m.ImageTag.manifest_id)
-        .where(m.ImageTag.repository_id == repository.id, m.Manifest.digest == digest)
-    )
+    current = image_tags(session, repository_id=repository.id, digest=digest)
     return sorted({*pushed, *current})
 
 
