@@ -432,26 +432,12 @@ def test_a_trusted_replicator_claims_only_the_accounts_declared_for_it(tmp_path:
 
 
 def test_the_replication_header_must_be_signed(tmp_path: Path) -> None:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     with in_process_registry(tmp_path / "data", **TRUSTED) as reg:
-        body = json.dumps({"repositoryNames": ["app"]}).encode()
-        request = AWSRequest(
-            method="POST",
-            url="http://testserver/",
-            data=body,
-            headers={
-                "Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
-            },
+        response = reg.ecr_raw(
+            "DescribeRepositories",
+            json.dumps({"repositoryNames": ["app"]}).encode(),
+            unsigned_headers={"X-Stiva-Replication-Source": f"{reg.account_id}/eu-west-1"},
         )
-        credentials = Credentials(reg.access_key_id, reg.secret_access_key)
-        SigV4Auth(credentials, "ecr", "us-east-1").add_auth(request)
-        headers = dict(request.headers.items())
-        headers["X-Stiva-Replication-Source"] = f"{reg.account_id}/eu-west-1"  # after signing
-        response = reg.client.post("/", content=body, headers=headers)
         assert response.status_code == 403
         assert "'x-stiva-replication-source' must be a 'SignedHeader'" in response.json()["message"]
 

@@ -42,7 +42,9 @@ class InProcessRegistry:
         secret: str | None = None,
         region: str = REGION,
         extra_headers: dict[str, str] | None = None,
+        unsigned_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
+        """A signed ECR call; `unsigned_headers` are added after signing (outside SigV4)."""
         request = AWSRequest(
             method="POST",
             url="http://testserver/",
@@ -55,7 +57,8 @@ class InProcessRegistry:
         )
         creds = Credentials(self.access_key_id, secret or self.secret_access_key)
         SigV4Auth(creds, "ecr", region).add_auth(request)
-        return self.client.post("/", content=body, headers=dict(request.headers.items()))
+        headers = {**dict(request.headers.items()), **(unsigned_headers or {})}
+        return self.client.post("/", content=body, headers=headers)
 
     def ecr(self, operation: str, **params: Any) -> httpx.Response:
         return self.ecr_raw(operation, json.dumps(params).encode())
