@@ -425,7 +425,9 @@ def test_tampered_and_expired_download_urls(repo: InProcessRegistry) -> None:
     later = str(int(query[downloads.EXPIRES_PARAM]) + 3600)
     refused(url.path, {**query, downloads.EXPIRES_PARAM: later})
     refused(url.path, {**query, downloads.ACCOUNT_PARAM: "999999999999"})
-    refused(url.path, {**query, downloads.SIGNATURE_PARAM: "A" + query["X-Stiva-Signature"][1:]})
+    signature = query[downloads.SIGNATURE_PARAM]
+    tampered = ("B" if signature[0] == "A" else "A") + signature[1:]  # always another signature
+    refused(url.path, {**query, downloads.SIGNATURE_PARAM: tampered})
     refused(url.path.replace(REPO, "layers/other"), query)
     refused(url.path, {k: v for k, v in query.items() if k != downloads.SIGNATURE_PARAM})
 
