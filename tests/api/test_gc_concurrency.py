@@ -3,8 +3,13 @@ collections run back to back with zero grace; pulls go on meanwhile. Afterwards 
 pulls byte-exact, fsck is clean and no unreferenced blob is left.
 
 With zero grace a push can lose the race for its own blobs (collected between their upload and
-the manifest PUT): the PUT is then refused (MANIFEST_BLOB_UNKNOWN) and the client pushes again,
-as a real client would. What must never happen is a stored manifest missing a blob.
+the manifest PUT): the PUT is then refused (MANIFEST_BLOB_UNKNOWN) and the client pushes the
+image again, as a real client would. What must never happen is a stored manifest missing a blob.
+
+Zero grace promises safety, not progress: on a slow machine every attempt of a push can have a
+collection in it. So the collector, between two runs, waits (a bounded time) until each pusher
+still at work has made one whole attempt since the last run ended; that attempt meets no
+collection and gets through, while the next run still overlaps the attempts then in flight.
 """
 
 from __future__ import annotations
@@ -47,7 +52,32 @@ class Pushed:
     retries: int = 0
     pulls: int = 0
     collections: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Condition = field(default_factory=threading.Condition)
+    # Collections ended so far (the "epoch"); per pusher at work, the latest epoch in which it
+    # began and finished a whole attempt (no collection ended during it).
+    epoch: int = 0
+    attempted: dict[int, int] = field(default_factory=dict)
+
+    def attempt(self, pusher: int, began: int) -> None:
+        with self.lock:
+            if began == self.epoch:
+                self.attempted[pusher] = began
+                self.lock.notify_all()
+
+    def retire(self, pusher: int) -> None:
+        with self.lock:
+            self.attempted.pop(pusher, None)
+            self.lock.notify_all()
+
+    def collected(self, stop: threading.Event) -> None:
+        """One more collection ended: wait until each pusher at work made an attempt after it."""
+        with self.lock:
+            self.collections += 1
+            self.epoch += 1
+            self.lock.wait_for(
+                lambda: stop.is_set() or all(e == self.epoch for e in self.attempted.values()),
+                timeout=60,
+            )
 
 
 def push_blob(client: Any, name: str, data: bytes, auth: dict[str, str]) -> bool:
@@ -68,14 +98,16 @@ def push_blob(client: Any, name: str, data: bytes, auth: dict[str, str]) -> bool
 
 def push_image(
     client: Any,
-    name: str,
+    number: int,
     tag: str,
     layers: list[bytes],
     auth: dict[str, str],
     pushed: Pushed,
 ) -> tuple[str, bytes]:
     """Push like a client: upload the blobs, PUT the manifest; when the PUT is refused because
-    a collection took some of the blobs (MANIFEST_BLOB_UNKNOWN), upload those again and retry."""
+    a collection took some of the blobs (MANIFEST_BLOB_UNKNOWN), push the image again (the
+    other blobs may be gone too by the next PUT)."""
+    name = repository_of(number)
     config = json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
     blobs = {sha(data): data for data in [config, *layers]}
     manifest = {
@@ -85,34 +117,47 @@ def push_image(
         "layers": [{"mediaType": LAYER, "digest": sha(d), "size": len(d)} for d in layers],
     }
     raw = json.dumps(manifest).encode()
-    missing = set(blobs)
     for _attempt in range(ATTEMPTS):
-        missing = {d for d in missing if not push_blob(client, name, blobs[d], auth)}
-        if missing:
-            continue
-        put = client.put(
-            f"/v2/{name}/manifests/{tag}",
-            content=raw,
-            headers={**auth, "Content-Type": OCI_MANIFEST},
-        )
-        if put.status_code == 201:
+        with pushed.lock:
+            began = pushed.epoch
+        put = None
+        if all(push_blob(client, name, data, auth) for data in blobs.values()):
+            put = client.put(
+                f"/v2/{name}/manifests/{tag}",
+                content=raw,
+                headers={**auth, "Content-Type": OCI_MANIFEST},
+            )
+        pushed.attempt(number, began)
+        if put is not None and put.status_code == 201:
             return "sha256:" + hashlib.sha256(raw).hexdigest(), raw
-        errors = put.json()["errors"]
-        assert {e["code"] for e in errors} == {"MANIFEST_BLOB_UNKNOWN"}, put.text
-        missing = {e["detail"]["digest"] for e in errors}
+        if put is not None:
+            errors = put.json()["errors"]
+            assert {e["code"] for e in errors} == {"MANIFEST_BLOB_UNKNOWN"}, put.text
+            assert {e["detail"]["digest"] for e in errors} <= set(blobs), put.text
         with pushed.lock:
             pushed.retries += 1
     raise AssertionError(f"the push of {name}:{tag} never got through")
 
 
+def repository_of(number: int) -> str:
+    return f"busy/repo{number % 2}"  # two repositories, two pushers each
+
+
 def pusher(client: Any, number: int, auth: dict[str, str], pushed: Pushed) -> None:
     """Push IMAGES images; keep the even ones, delete each odd one after pushing the next."""
-    name = f"busy/repo{number % 2}"  # two repositories, two pushers each
+    try:
+        push_images(client, number, auth, pushed)
+    finally:
+        pushed.retire(number)
+
+
+def push_images(client: Any, number: int, auth: dict[str, str], pushed: Pushed) -> None:
+    name = repository_of(number)
     doomed: str | None = None
     for k in range(IMAGES):
         layers = [b"base layer of everyone", f"team layer {number % 2}".encode()]
         layers.append(f"own layer {number}-{k}".encode())
-        digest, raw = push_image(client, name, f"p{number}-{k}", layers, auth, pushed)
+        digest, raw = push_image(client, number, f"p{number}-{k}", layers, auth, pushed)
         if doomed is not None:
             deleted = client.delete(f"/v2/{name}/manifests/{doomed}", headers=auth)
             assert deleted.status_code == 202, deleted.text
@@ -156,9 +201,8 @@ def busy(client: Any, auth: dict[str, str], collect_once: Callable[[], object]) 
         # the second and any later ones overlap their pushes.
         while pushed.collections < 2 or not stop.is_set():
             collect_once()
-            pushed.collections += 1
             first_done.set()
-            time.sleep(0.2)  # let pushes through between collections (zero grace: no starving)
+            pushed.collected(stop)
 
     background = [
         threading.Thread(target=guarded, args=(collector,)),
@@ -168,6 +212,8 @@ def busy(client: Any, auth: dict[str, str], collect_once: Callable[[], object]) 
         threading.Thread(target=guarded, args=(pusher, client, i, auth, pushed))
         for i in range(PUSHERS)
     ]
+    with pushed.lock:
+        pushed.attempted = dict.fromkeys(range(PUSHERS), -1)
     for thread in background:
         thread.start()
     assert first_done.wait(timeout=240), "the first collection never finished"
