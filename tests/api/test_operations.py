@@ -9,16 +9,19 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from stiva.api import health
 from stiva.app import build_context, prepare
 from stiva.cli import main
 from stiva.config import Settings, load_settings
 from stiva.metadata.migrate import head_revision
 from stiva.storage.base import Storage
-from stiva.storage.driver import FileInfo, StorageError
+from stiva.storage.driver import StorageError
 from stiva.storage.filesystem import FilesystemDriver
 from tests.support.databases import connect, empty_database_url
 from tests.support.registry import InProcessRegistry
@@ -81,20 +84,80 @@ def test_a_node_of_the_previous_release_stays_ready_after_a_newer_migration(
 
 
 class _Unreachable(FilesystemDriver):
-    def stat(self, path: str) -> FileInfo:
+    def check(self) -> None:
         raise StorageError("connection refused")
 
 
-def test_readyz_reports_unreachable_storage(registry: InProcessRegistry, tmp_path: Path) -> None:
+class _Hung(FilesystemDriver):
+    """A store whose check hangs (a dead NFS mount) until `release` is set."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.release = threading.Event()
+        self.calls = 0
+
+    def check(self) -> None:
+        self.calls += 1
+        self.release.wait(timeout=60)
+
+
+def _readyz_on(registry: InProcessRegistry, driver: FilesystemDriver) -> list[tuple[int, Any]]:
+    """GET /readyz three times with the blob store replaced by `driver`."""
     app = registry.client.app
     ctx = app.state.ctx  # type: ignore[attr-defined]
-    app.state.ctx = replace(ctx, storage=Storage(_Unreachable(tmp_path)))  # type: ignore[attr-defined]
+    app.state.ctx = replace(ctx, storage=Storage(driver))  # type: ignore[attr-defined]
     try:
-        response = registry.client.get("/readyz")
+        responses = [registry.client.get("/readyz") for _ in range(3)]
     finally:
         app.state.ctx = ctx  # type: ignore[attr-defined]
-    assert response.status_code == 503
-    assert response.json()["reasons"] == ["storage unreachable: StorageError"]
+    return [(r.status_code, r.json()) for r in responses]
+
+
+def test_readyz_reports_unreachable_storage(registry: InProcessRegistry, tmp_path: Path) -> None:
+    status, body = _readyz_on(registry, _Unreachable(tmp_path))[0]
+    assert status == 503
+    assert body["reasons"] == ["storage unreachable: StorageError"]
+
+
+def test_readyz_fails_when_the_storage_root_vanished(
+    registry: InProcessRegistry, tmp_path: Path
+) -> None:
+    """A stat of a file that is not there also answers "not found" under a missing mount."""
+    status, body = _readyz_on(registry, FilesystemDriver(tmp_path / "unmounted"))[0]
+    assert status == 503
+    assert body["reasons"] == ["storage unreachable: StorageError"]
+    (tmp_path / "unmounted").mkdir()
+    assert _readyz_on(registry, FilesystemDriver(tmp_path / "unmounted"))[0][0] == 200
+
+
+def test_a_hung_readiness_check_holds_one_thread_however_often_probed(
+    registry: InProcessRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(health, "READY_TIMEOUT", 0.2)
+    hung = _Hung(tmp_path)
+    try:
+        answers = _readyz_on(registry, hung)
+        assert (
+            answers
+            == [
+                (
+                    503,
+                    {
+                        "status": "unavailable",
+                        "reasons": ["readiness checks did not answer within 0.2 s"],
+                    },
+                )
+            ]
+            * 3
+        )
+        assert hung.calls == 1
+        assert sum(t.name == "readyz" for t in threading.enumerate()) == 1
+    finally:
+        hung.release.set()
+    for _ in range(50):  # the check in progress ends: the next probe starts a new one
+        if _readyz_on(registry, hung)[-1][0] == 200:
+            break
+    assert _readyz_on(registry, hung)[-1][0] == 200
 
 
 def _node(tmp_path: Path, name: str, database_url: str, key: str) -> Settings:

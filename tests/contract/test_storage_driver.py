@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stiva.storage.base import Storage
-from stiva.storage.driver import InvalidPath, PathNotFound
+from stiva.storage.driver import InvalidPath, PathNotFound, StorageError
 from stiva.storage.filesystem import FilesystemDriver
 from tests.support.s3 import S3Server
 
@@ -17,6 +17,7 @@ DriverFactory = Callable[[pytest.FixtureRequest, Path], Storage]
 
 
 def _filesystem(request: pytest.FixtureRequest, root: Path) -> Storage:
+    root.mkdir(parents=True, exist_ok=True)  # as open_storage does at start
     return Storage(FilesystemDriver(root))
 
 
@@ -39,6 +40,21 @@ def test_put_get_stat(storage: Storage) -> None:
     assert storage.stat("a/b/c").size == 5
     storage.put_content("a/b/c", b"replaced")
     assert storage.get_content("a/b/c") == b"replaced"
+
+
+def test_check_passes_on_a_usable_store(storage: Storage) -> None:
+    storage.check()
+    storage.put_content("a", b"x")
+    storage.check()
+
+
+def test_filesystem_check_fails_when_the_root_is_gone(tmp_path: Path) -> None:
+    """Readiness relies on it: a stat of a missing file under a vanished mount is no error."""
+    storage = Storage(FilesystemDriver(tmp_path / "unmounted"))
+    with pytest.raises(PathNotFound):
+        storage.stat("x")
+    with pytest.raises(StorageError, match="is not a directory"):
+        storage.check()
 
 
 def test_missing_paths(storage: Storage) -> None:

@@ -20,6 +20,7 @@ from stiva.metadata.locks import UploadLocks
 from stiva.oci.digest import Digest
 from stiva.services.uploads import Uploads
 from stiva.storage.base import Storage
+from stiva.storage.driver import StorageError
 from stiva.storage.s3 import S3Driver
 from stiva.storage.s3_files import MIN_PART
 from tests.support import databases
@@ -200,6 +201,15 @@ def test_open_storage_validates_the_bucket(
     unreachable = {**env, "STIVA_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
     with pytest.raises(ConfigError, match="cannot reach the S3 endpoint"):
         open_storage(load_settings(env={**unreachable, "STIVA_STORAGE_URL": f"s3://{bucket}"}))
+
+
+def test_check_fails_when_the_bucket_is_gone(s3_server: S3Server) -> None:
+    bucket = s3_server.new_bucket()
+    storage = s3_server.storage(bucket)
+    storage.check()
+    s3_server.client().delete_bucket(Bucket=bucket)
+    with pytest.raises(StorageError, match=r"NoSuchBucket|Not Found|404"):
+        storage.check()
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,8 @@ import logging
 from stiva.metadata.database import Database
 from stiva.metadata.migrate import current_revision, head_revision, known_revision
 from stiva.storage.base import Storage
-from stiva.storage.driver import PathNotFound
 
 log = logging.getLogger(__name__)
-
-PROBE_PATH = "stiva-readiness-probe"  # never written: a stat that answers "not found" is a pass
 
 
 def schema_head() -> str:
@@ -46,11 +43,9 @@ def database_problem(db: Database, head: str) -> str | None:
 def storage_problem(storage: Storage) -> str | None:
     """Why the blob store is not ready, or None."""
     try:
-        storage.stat(PROBE_PATH)
-    except PathNotFound:
-        return None
+        storage.check()
     except Exception as exc:
-        log.warning("readiness: storage unreachable: %s", exc)
+        log.warning("readiness: storage unusable: %s", exc)
         return f"storage unreachable: {type(exc).__name__}"
     return None
 

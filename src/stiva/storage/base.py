@@ -46,6 +46,10 @@ class Storage:
     def name(self) -> str:
         return self.driver.name
 
+    def check(self) -> None:
+        """StorageError unless the store can be used now."""
+        _normalised(self.driver.check)
+
     def stat(self, path: str) -> FileInfo:
         return _normalised(self.driver.stat, check_path(path))
 

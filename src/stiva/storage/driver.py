@@ -62,6 +62,10 @@ class Writer(Protocol):
 class StorageDriver(Protocol):
     name: str
 
+    def check(self) -> None:
+        """Raise StorageError unless the store can be used now (reachable, writable)."""
+        ...
+
     def stat(self, path: str) -> FileInfo:
         """Size and modification time of a file. Raises PathNotFound."""
         ...

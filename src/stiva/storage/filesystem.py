@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from stiva.storage.driver import FileInfo, PathNotFound
+from stiva.storage.driver import FileInfo, PathNotFound, StorageError
 
 
 def _fsync_dir(path: Path) -> None:
@@ -62,6 +62,14 @@ class FilesystemDriver:
 
     def _full(self, path: str) -> Path:
         return self.root / path
+
+    def check(self) -> None:
+        """The root must be a directory this process may create files in (a vanished or
+        read-only mount fails, where a stat of a missing file would not)."""
+        if not self.root.is_dir():
+            raise StorageError(f"the storage root {self.root} is not a directory")
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageError(f"the storage root {self.root} is not writable")
 
     def stat(self, path: str) -> FileInfo:
         try:

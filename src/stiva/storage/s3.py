@@ -123,6 +123,9 @@ class S3Driver:
         self.bucket = Bucket(client, options.bucket)
         self.options = options
 
+    def check(self) -> None:
+        self.bucket.head()
+
     def _key(self, path: str) -> str:
         prefix = self.options.prefix
         return f"{prefix}/{path}" if prefix and path else prefix or path

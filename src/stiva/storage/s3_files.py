@@ -95,6 +95,10 @@ class Bucket:
         self.client = client
         self.name = name
 
+    def head(self) -> None:
+        """Raises (a botocore error) unless the bucket answers."""
+        self.client.head_bucket(Bucket=self.name)
+
     def objects(self, prefix: str, *, delimiter: str = "") -> Iterator[dict[str, Any]]:
         """Listing pages of `prefix` (each with `Contents` and `CommonPrefixes`)."""
         paginator = self.client.get_paginator("list_objects_v2")
