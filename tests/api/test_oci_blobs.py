@@ -7,8 +7,10 @@ requests, well-known blobs, bad digests) and the spec's upload rules (416 with L
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 import httpx2 as httpx
 import pytest
@@ -455,3 +457,40 @@ def test_malformed_blob_digest_is_400(client: Client, method: str, bad: str) -> 
     response = client(method, f"/v2/<name>/blobs/{bad}")
     assert response.status_code == 400, response.text
     assert codes(response) == ["DIGEST_INVALID"]
+
+
+def test_completion_on_a_node_without_the_hash_state_reads_the_bytes_outside_the_write_lock(
+    client: Client, registry: InProcessRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart (or chunks served by another node) the upload's bytes are hashed again
+    (by the closing PUT's chunk, empty or not); that read must not happen inside a write unit of
+    work (on SQLite, every writer's lock), and completion must not read them once more."""
+    ctx = registry.client.app.state.ctx  # type: ignore[attr-defined]
+    writing = threading.local()
+    reads: list[bool] = []
+    database_write, rehash = ctx.db.write, ctx.uploads._rehash
+
+    @contextlib.contextmanager
+    def write() -> Iterator[object]:
+        writing.on = True
+        try:
+            with database_write() as session:
+                yield session
+        finally:
+            writing.on = False
+
+    def tracked_rehash(upload_id: str, algorithm: str) -> object:
+        reads.append(getattr(writing, "on", False))
+        return rehash(upload_id, algorithm)
+
+    monkeypatch.setattr(ctx.db, "write", write)
+    monkeypatch.setattr(ctx.uploads, "_rehash", tracked_rehash)
+    data = b"bytes hashed again after a restart" * 1000
+    location = client.start()
+    patched = client("PATCH", location, headers=OCTET, content=data)
+    assert patched.status_code == 202, patched.text
+    ctx.uploads.cache.drop(patched.headers["docker-upload-uuid"])  # as after a restart
+    done = client("PUT", patched.headers["location"], params={"digest": digest_of(data)})
+    assert done.status_code == 201, done.text
+    assert reads == [False], reads  # once, outside; the first PATCH read nothing back
+    assert client("GET", f"/v2/<name>/blobs/{digest_of(data)}").content == data

@@ -128,6 +128,7 @@ class Uploads:
         upload_id = str(uuid.uuid4())
         self.storage.open_write(upload_path(upload_id)).commit()
         session.add(m.Upload(id=upload_id, repository_id=repository_id))
+        self.cache.put(upload_id, 0, new_hasher("sha256"))  # the first chunk reads nothing back
         return upload_id
 
     def find(self, session: Session, *, repository_id: int, upload_id: str) -> m.Upload:
