@@ -22,7 +22,7 @@ from tests.contract.test_gc import (
     start_upload,
 )
 from tests.support.registry import InProcessRegistry, in_process_registry
-from tests.support.s3 import CREDENTIALS, REGION, S3Server
+from tests.support.s3 import S3Server, credentials_in_env
 
 PREFIX = "gc"
 
@@ -45,14 +45,12 @@ def reg(
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[InProcessRegistry]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
-    storage = {
-        "url": f"s3://{bucket}/{PREFIX}",
-        "s3": {"endpoint_url": s3_server.endpoint_url, "region": REGION},
-    }
+    credentials_in_env(monkeypatch)
     with in_process_registry(
-        tmp_path / "data", clock=clock, workers={"enabled": False}, storage=storage
+        tmp_path / "data",
+        clock=clock,
+        workers={"enabled": False},
+        storage=s3_server.settings(bucket, PREFIX),
     ) as registry:
         yield registry
 

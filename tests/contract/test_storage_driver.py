@@ -147,6 +147,29 @@ def test_appends_across_writers_read_back_at_any_offset(storage: Storage) -> Non
     assert storage.list("up/x") == []
 
 
+def test_copy_replaces_the_destination_and_keeps_the_source(storage: Storage) -> None:
+    pieces = [bytes([n]) * (700 * n + 3) for n in range(1, 6)]
+    storage.open_write("up/y/data").commit()
+    for piece in pieces:  # several segments on S3
+        writer = storage.open_write("up/y/data", append=True)
+        writer.write(piece)
+        writer.close()
+    data = b"".join(pieces)
+    storage.put_content("final/copy", b"stale")
+    storage.copy("up/y/data", "final/copy")
+    assert storage.get_content("final/copy") == data
+    assert storage.stat("final/copy").size == len(data)
+    assert storage.get_content("up/y/data") == data
+    storage.copy("final/copy", "final/again")  # a single object
+    assert storage.get_content("final/again") == data
+    storage.open_write("empty").commit()
+    storage.copy("empty", "final/empty")
+    assert storage.get_content("final/empty") == b""
+    assert [i.path for i in storage.walk("final")] == ["final/again", "final/copy", "final/empty"]
+    with pytest.raises(PathNotFound):
+        storage.copy("no/such/file", "x")
+
+
 def test_open_write_without_append_truncates(storage: Storage) -> None:
     storage.put_content("t/file", b"old content")
     writer = storage.open_write("t/file")

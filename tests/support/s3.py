@@ -45,6 +45,14 @@ class S3Server:
         )
         return Storage(open_s3(settings, self.session()))
 
+    def settings(self, bucket: str, prefix: str) -> dict[str, Any]:
+        """The `storage` settings of a registry storing blobs under `prefix` in `bucket` (the
+        credentials come from the environment: see `credentials_in_env`)."""
+        return {
+            "url": f"s3://{bucket}/{prefix}",
+            "s3": {"endpoint_url": self.endpoint_url, "region": REGION},
+        }
+
     def env(self, bucket: str, prefix: str = "store") -> dict[str, str]:
         """Environment for a `stiva serve` storing blobs in `bucket` on this server."""
         return {
@@ -69,3 +77,9 @@ def s3_server() -> Iterator[S3Server]:
         yield S3Server(endpoint_url=f"http://127.0.0.1:{port}", port=port)
     finally:
         server.stop()
+
+
+def credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standard AWS chain's environment variables, set to the loopback server's keys."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])

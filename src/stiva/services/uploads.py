@@ -12,9 +12,12 @@ row's part columns (part_count, last_part_size, undersized_part) carry ECR's par
 
 Garbage collection (`services/gc.py`) runs beside uploads: completion and mounts take the blob's
 lock (`dialect.lock_blobs`) before they look at the blob's file or row, so the existence check,
-the move into place and the link happen as one step against a collector deleting that blob. A
-session's last activity, for the collector, is the later of its row's `updated_at` and its data
-file's modification time (every chunk appends to the file).
+the move into place and the link happen as one step against a collector deleting that blob. On
+object stores, where a move copies the bytes, `stage` copies them into place beforehand, without
+locks, so the unit of work only checks and links (the upload's bytes stay until then, so a copy
+that a collector deletes meanwhile costs a move, never data). A session's last activity, for the
+collector, is the later of its row's `updated_at` and its data file's modification time (every
+chunk appends to the file).
 """
 
 from __future__ import annotations
@@ -193,6 +196,27 @@ class Uploads:
         if algorithm == "sha256":
             self.cache.put(upload_id, size, hasher)
         return Digest(algorithm, hasher.hexdigest())
+
+    def stage(self, upload_id: str, digest: Digest) -> None:
+        """Copy the upload's bytes to the path of blob `digest` ahead of completion, outside any
+        unit of work, on stores where a move copies the bytes (S3: a multipart assembly).
+
+        Only when they hash to `digest`; only when that path holds nothing. `commit` then finds
+        the file in place and just links it, instead of copying while it holds the database's
+        locks. The copy is a file without a row until then: a collection may delete it (it takes
+        the blob's lock and sees no row), and `commit` then moves the upload's bytes, still
+        there, as it would have anyway. Nothing is lost either way.
+        """
+        if self.storage.instant_move:
+            return
+        with self.exclusive(upload_id), contextlib.suppress(UploadNotFound):
+            size = self.size(upload_id)
+            if self.digest_of(upload_id, digest.algorithm, size=size) != digest:
+                return  # completion refuses it (DigestMismatch)
+            try:
+                self.storage.stat(blob_path(digest))
+            except PathNotFound:
+                self.storage.copy(upload_path(upload_id), blob_path(digest))
 
     def complete(
         self, session: Session, *, repository_id: int, upload_id: str, digest: Digest

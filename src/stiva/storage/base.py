@@ -68,6 +68,13 @@ class Storage:
     def move(self, source: str, destination: str) -> None:
         _normalised(self.driver.move, check_path(source), check_path(destination))
 
+    def copy(self, source: str, destination: str) -> None:
+        _normalised(self.driver.copy, check_path(source), check_path(destination))
+
+    @property
+    def instant_move(self) -> bool:
+        return self.driver.instant_move
+
     def delete(self, path: str) -> None:
         _normalised(self.driver.delete, check_path(path))
 

@@ -61,6 +61,9 @@ class Writer(Protocol):
 
 class StorageDriver(Protocol):
     name: str
+    # True when `move` is a rename, as quick for a large file as for a small one; False when it
+    # copies the bytes (object stores), so callers holding locks had better copy ahead of time.
+    instant_move: bool
 
     def check(self) -> None:
         """Raise StorageError unless the store can be used now (reachable, writable)."""
@@ -88,6 +91,10 @@ class StorageDriver(Protocol):
 
     def move(self, source: str, destination: str) -> None:
         """Atomically move a file, replacing `destination`. Raises PathNotFound."""
+        ...
+
+    def copy(self, source: str, destination: str) -> None:
+        """Atomically replace `destination` with a copy of `source`. Raises PathNotFound."""
         ...
 
     def delete(self, path: str) -> None:

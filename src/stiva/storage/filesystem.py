@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -56,6 +56,7 @@ class FileWriter:
 
 class FilesystemDriver:
     name = "filesystem"
+    instant_move = True
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -85,18 +86,30 @@ class FilesystemDriver:
             raise PathNotFound(path) from None
 
     def put_content(self, path: str, data: bytes) -> None:
+        self._replace(path, lambda handle: handle.write(data))
+
+    def _replace(self, path: str, fill: Callable[[BinaryIO], object]) -> None:
+        """Write a temporary file beside `path` with `fill`, make it durable, rename it over."""
         full = self._full(path)
         full.parent.mkdir(parents=True, exist_ok=True)
         temp = full.with_name(f".{full.name}.{uuid.uuid4().hex}.tmp")
         try:
             with open(temp, "wb") as handle:
-                handle.write(data)
+                fill(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, full)
         finally:
             temp.unlink(missing_ok=True)
         _fsync_dir(full.parent)
+
+    def copy(self, source: str, destination: str) -> None:
+        try:
+            original = open(self._full(source), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise PathNotFound(source) from None
+        with original:
+            self._replace(destination, lambda handle: shutil.copyfileobj(original, handle))
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         try:

@@ -118,6 +118,7 @@ def open_s3(options: S3Options, session: Any = None) -> S3Driver:
 
 class S3Driver:
     name = "s3"
+    instant_move = False  # a copy (or a multipart assembly of the segments) and a delete
 
     def __init__(self, client: Any, options: S3Options) -> None:
         self.bucket = Bucket(client, options.bucket)
@@ -198,6 +199,15 @@ class S3Driver:
         return SegmentWriter(self.bucket, key, segments, self.options.part_size)
 
     def move(self, source: str, destination: str) -> None:
+        source_key = self._key(source)
+        objects = self._copy(source, destination)
+        self.bucket.delete([*(k for k, _, _ in objects if k != source_key), source_key])
+
+    def copy(self, source: str, destination: str) -> None:
+        self._copy(source, destination)
+
+    def _copy(self, source: str, destination: str) -> Rows:
+        """Write `source`'s bytes as the one object `destination`; the source's objects."""
         source_key, target = self._key(source), self._key(destination)
         objects = self._objects(source_key)
         segments = chain(source_key, objects)
@@ -206,11 +216,11 @@ class S3Driver:
         self.bucket.delete(k for k, _, _ in self.bucket.keys(target + SEPARATOR))
         parts = [segment for segment in segments if segment.size]
         if len(parts) <= 1:
-            copy_source = {"Bucket": self.bucket.name, "Key": source_key}
+            copy_source = {"Bucket": self.bucket.name, "Key": (parts or segments)[0].key}
             self.bucket.client.copy(copy_source, self.bucket.name, target)
         else:
             assemble(self.bucket, segments, target, self.options.part_size)
-        self.bucket.delete([*(k for k, _, _ in objects if k != source_key), source_key])
+        return objects
 
     def delete(self, path: str) -> None:
         key = self._key(path)

@@ -186,6 +186,7 @@ async def _complete(req: OciRequest, upload_id: str, digest: Digest) -> None:
             session, repository_id=repo.id, upload_id=upload_id, digest=digest
         )
 
+    await run_in_threadpool(req.ctx.uploads.stage, upload_id, digest)  # the slow copy, unlocked
     try:
         await req.write(complete)
     except DigestMismatch:
