@@ -214,9 +214,29 @@ def test_push_to_peer_region_is_enqueued_in_the_push(reg: InProcessRegistry) -> 
     ]
 
 
+def _retag(reg: InProcessRegistry, name: str, raw: bytes, tag: str) -> None:
+    response = reg.client.put(
+        f"/v2/{name}/manifests/{tag}",
+        content=raw,
+        headers={**reg.auth, "Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert response.status_code == 201, response.text
+
+
 def test_backfill_copies_existing_images(reg: InProcessRegistry) -> None:
     reg.create_repository("old")
-    before = [reg.push_image("old", f"v{i}", reg.auth)[0] for i in range(3)]
+    pushed = [reg.push_image("old", f"v{i}", reg.auth) for i in range(3)]
+    before = [digest for digest, _raw in pushed]
+    for tag in ("stable", "latest"):  # the first image has three tags
+        _retag(reg, "old", pushed[0][1], tag)
+    untagged, _ = reg.push_image("old", "moving", reg.auth, layers=[b"first"])
+    reg.push_image("old", "moving", reg.auth, layers=[b"second"])  # the tag moved on
+    before += [
+        untagged,
+        reg.ecr_ok("DescribeImages", repositoryName="old", imageIds=[{"imageTag": "moving"}])[
+            "imageDetails"
+        ][0]["imageDigest"],
+    ]
     _allow_source(reg)
     assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
     assert _status(reg, "old", before[0]) == []
@@ -234,9 +254,9 @@ def test_backfill_copies_existing_images(reg: InProcessRegistry) -> None:
             break
         time.sleep(0.1)
     assert result["status"] == "COMPLETE"
-    assert result["progress"] == {
-        "totalReplicationCount": 3,
-        "completedReplicationCount": 3,
+    assert result["progress"] == {  # image+tag pairs: 3 + 1 + 1 + 1 tagged, 1 untagged
+        "totalReplicationCount": 7,
+        "completedReplicationCount": 7,
         "failedReplicationCount": 0,
         "failureCodes": [],
     }
@@ -251,6 +271,55 @@ def test_backfill_copies_existing_images(reg: InProcessRegistry) -> None:
     assert missing.json()["__type"] == "ReplicationBackfillNotFoundException"
     for digest in before:
         assert _status(reg, "old", digest)[0]["status"] == "COMPLETE"
+
+
+def _backfill_to_the_end(reg: InProcessRegistry, destination: dict[str, str]) -> dict[str, Any]:
+    backfill_id = reg.ecr_ok("StartReplicationBackfill", destination=destination)[
+        "replicationBackfillId"
+    ]
+    deadline = time.monotonic() + 20
+    while True:  # the backfill job re-checks its deliveries every second
+        _drain(reg)
+        result = reg.ecr_ok("DescribeReplicationBackfillResults", replicationBackfillId=backfill_id)
+        if result["status"] not in ("PREPARING", "IN_PROGRESS") or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_backfill_fails_when_half_the_image_tag_pairs_fail(reg: InProcessRegistry) -> None:
+    """ECR's rule counts image+tag pairs: two refused single-tag images against one image with
+    three tags is 2 of 5 (COMPLETE), though it is 2 of 3 images."""
+    reg.create_repository("tagged")
+    _digest, raw = reg.push_image("tagged", "v1", reg.auth)
+    for tag in ("v2", "v3"):
+        _retag(reg, "tagged", raw, tag)
+    reg.create_repository("refused")
+    for tag in ("a", "b"):
+        reg.push_image("refused", tag, reg.auth)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{reg.account_id}:root"},
+        "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"],
+        "Resource": f"arn:aws:ecr:*:{OTHER}:repository/tagged",
+    }
+    _put_other_registry_policy(reg, {"Version": "2012-10-17", "Statement": [statement]})
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    destination = {"region": "us-east-1", "registryId": OTHER}
+    result = _backfill_to_the_end(reg, destination)
+    assert result["status"] == "COMPLETE", result
+    assert result["progress"] == {
+        "totalReplicationCount": 5,
+        "completedReplicationCount": 3,
+        "failedReplicationCount": 2,
+        "failureCodes": ["REPLICATION_ACCESS_DENIED"],
+    }
+    refused = [r for r in result["results"] if r["status"] == "FAILED"]
+    assert [r["repositoryName"] for r in refused] == ["refused", "refused"]
+    reg.push_image("refused", "c", reg.auth)  # now 3 of 6 fail: half
+    result = _backfill_to_the_end(reg, destination)
+    assert result["status"] == "FAILED", result
+    assert result["failureCode"] == "REPLICATION_FAILURES"
+    assert result["progress"]["failedReplicationCount"] == 3
 
 
 def test_delete_replication_removes_at_destination(reg: InProcessRegistry) -> None:

@@ -682,5 +682,8 @@ class ReplicationBackfillItem(Base):
     )
     repository_name: Mapped[str] = mapped_column(String(256))
     image_digest: Mapped[str] = mapped_column(String(200))
+    # What the image counts for in the progress: one per tag (ECR counts image+tag pairs), one
+    # for an untagged image.
+    replications: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # COMPLETE | FAILED
     failure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -10,10 +10,11 @@ backfills in progress per registry and one per destination region (ECR's limits)
                 FAILED (failureCode REPLICATION_FAILURES) when half or more failed
     STOPPING    (StopReplicationBackfill) → STOPPED; deliveries already queued still finish
 
-Images are top-level ones: an index's children and referrers travel with their image. Each
-image counts once (ECR counts image+tag pairs; Stiva counts the images it delivers).
-Per-image results are kept on the items when the backfill ends (DescribeReplicationBackfill-
-Results answers them only then).
+Images are top-level ones: an index's children and referrers travel with their image. As in
+ECR, progress counts image+tag pairs: an image counts once per tag it has when the backfill
+prepares (once if untagged), for the totals and for the half-failed rule. Per-image results are
+kept on the items when the backfill ends (DescribeReplicationBackfillResults answers them only
+then).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from stiva.errors import (
@@ -146,8 +147,13 @@ def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
         .join(parent, parent.id == child.parent_id)
         .where(parent.repository_id == m.Manifest.repository_id)
     )
+    tags = (
+        select(func.count(m.ImageTag.name))
+        .where(m.ImageTag.manifest_id == m.Manifest.id)
+        .scalar_subquery()
+    )
     images = session.execute(
-        select(m.Repository.name, m.Manifest.digest)
+        select(m.Repository.name, m.Manifest.digest, tags)
         .join(m.Manifest, m.Manifest.repository_id == m.Repository.id)
         .where(
             m.Repository.account_id == row.account_id,
@@ -156,7 +162,7 @@ def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
         )
         .order_by(m.Repository.name, m.Manifest.id)
     ).all()
-    for name, digest in images:
+    for name, digest, tag_count in images:
         if not any(t.destination == destination for t in targets(rules, name=name, tags=None)):
             continue
         delivery = open_delivery(
@@ -168,6 +174,7 @@ def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
                 delivery_id=delivery.id,
                 repository_name=name,
                 image_digest=digest,
+                replications=max(1, tag_count),
             )
         )
 
@@ -193,8 +200,9 @@ def _finished(session: Session, row: m.ReplicationBackfill, ctx: RegistryContext
     statuses = _statuses(session, row.id)
     if any(status not in (COMPLETE, FAILED) for _i, status, _c in statuses):
         return False
-    failed = sum(1 for _i, status, _c in statuses if status == FAILED)
-    final = FAILED if statuses and failed * 2 >= len(statuses) else COMPLETE
+    failed = sum(item.replications for item, status, _c in statuses if status == FAILED)
+    total = sum(item.replications for item, _s, _c in statuses)
+    final = FAILED if statuses and failed * 2 >= total else COMPLETE
     _finish(session, row, final, ctx)
     return True
 
@@ -215,8 +223,8 @@ def progress(session: Session, row: m.ReplicationBackfill) -> Progress | None:
         return None
     counts: Counter[str] = Counter()
     codes: set[str] = set()
-    for _item, status, code in _statuses(session, row.id):
-        counts[status] += 1
+    for item, status, code in _statuses(session, row.id):
+        counts[status] += item.replications
         if code:
             codes.add(code)
     total = sum(counts.values())
