@@ -76,6 +76,7 @@ def _open_s3(settings: Settings) -> S3Driver:
                 endpoint_url=s3.endpoint_url,
                 region=s3.region,
                 redirect=s3.redirect,
+                public_endpoint_url=s3.public_endpoint_url,
                 presign_expiry_seconds=s3.presign_expiry_seconds,
                 part_size=s3.part_size_mb * 1024 * 1024,
                 addressing_style=s3.addressing_style,

@@ -65,6 +65,11 @@ class S3Config(_Section):
     redirect: bool = Field(
         default=False, description="Answer blob GETs with a 307 to a presigned S3 URL"
     )
+    public_endpoint_url: str | None = Field(
+        default=None,
+        description="The endpoint clients reach the bucket at, for presigned URLs; "
+        "default: endpoint_url",
+    )
     presign_expiry_seconds: int = Field(default=1200, ge=60, le=604800)
     part_size_mb: int = Field(
         default=16, ge=5, le=4096, description="Multipart part size of chunked uploads"
@@ -73,7 +78,7 @@ class S3Config(_Section):
         default="auto", description="auto: path style with endpoint_url, else virtual host"
     )
 
-    @field_validator("endpoint_url")
+    @field_validator("endpoint_url", "public_endpoint_url")
     @classmethod
     def _check_endpoint(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"https?://[^\s/]+/?", value):

@@ -181,6 +181,20 @@ def test_redirect_url_presigns_when_enabled(s3_server: S3Server) -> None:
     assert (answer.status_code, answer.content) == (206, b"234")
 
 
+def test_presigned_urls_name_the_public_endpoint_when_set(s3_server: S3Server) -> None:
+    """Nodes may reach the bucket at an internal address and clients at another."""
+    import httpx
+
+    public = s3_server.endpoint_url.replace("127.0.0.1", "localhost")
+    bucket = s3_server.new_bucket()
+    storage = s3_server.storage(bucket, redirect=True, public_endpoint_url=public)
+    storage.put_content("blob", b"0123456789")
+    url = storage.redirect_url("blob")
+    assert url is not None
+    assert url.startswith(f"{public}/{bucket}/blob?")
+    assert httpx.get(url).content == b"0123456789"
+
+
 def test_open_storage_validates_the_bucket(
     s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:

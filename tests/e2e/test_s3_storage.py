@@ -58,6 +58,8 @@ def registry(
         "STIVA_S3_REDIRECT": str(redirect).lower(),
         "STIVA_S3_PART_SIZE_MB": "5",
     }
+    if redirect:  # the node reaches the bucket at localhost, clients at 127.0.0.1
+        env["STIVA_S3_PUBLIC_ENDPOINT_URL"] = s3_server.endpoint_url
     with live_server(tmp_path_factory.mktemp("s3live") / "data", extra_env=env) as server:
         yield S3Registry(server, s3_server, bucket, redirect)
 
@@ -96,7 +98,7 @@ def test_blob_get_streams_or_redirects(registry: S3Registry, tmp_path: Path) -> 
         if registry.redirect:
             assert answer.status_code == 307
             location = answer.headers["location"]
-            assert location.startswith(f"http://localhost:{registry.s3.port}/")
+            assert location.startswith(f"http://127.0.0.1:{registry.s3.port}/")  # the public one
             assert "X-Amz-Signature=" in location
             answer = httpx.get(location, headers={"Range": "bytes=10-19"})  # no credentials
         assert answer.status_code == 206

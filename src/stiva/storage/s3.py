@@ -7,7 +7,8 @@ with a multipart upload (server-side part copies). Reads stream with ranged GETs
 
 Credentials come from the standard AWS chain (environment, shared files, web identity, instance
 or task role); the configuration holds none. When `redirect` is on, `redirect_url` presigns a
-GET of the object so blob downloads go to the bucket directly (as ECR's do).
+GET of the object so blob downloads go to the bucket directly (as ECR's do), for the
+`public_endpoint_url` when the nodes and the clients reach the bucket at different addresses.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class S3Options:
     endpoint_url: str | None = None
     region: str | None = None
     redirect: bool = False
+    public_endpoint_url: str | None = None  # where clients reach the bucket (presigned URLs)
     presign_expiry_seconds: int = 1200
     part_size: int = 16 * 1024 * 1024
     addressing_style: str = "auto"  # auto: path style with a custom endpoint, else virtual
@@ -68,14 +70,18 @@ def _missing(exc: Exception) -> bool:
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _MISSING
 
 
-def make_client(options: S3Options, session: Any = None) -> Any:
-    """An S3 client for `options`; credentials from `session` (default: the AWS chain)."""
+def make_client(options: S3Options, session: Any = None, *, endpoint_url: str | None = None) -> Any:
+    """An S3 client for `options`; credentials from `session` (default: the AWS chain).
+
+    `endpoint_url` replaces `options.endpoint_url` (the presigning client's public endpoint).
+    """
     import boto3
     from botocore.config import Config
 
+    endpoint_url = endpoint_url or options.endpoint_url
     style = options.addressing_style
     if style == "auto":
-        style = "path" if options.endpoint_url else "virtual"
+        style = "path" if endpoint_url else "virtual"
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": style},
@@ -87,7 +93,7 @@ def make_client(options: S3Options, session: Any = None) -> Any:
     )
     session = session or boto3.session.Session()
     return session.client(
-        "s3", endpoint_url=options.endpoint_url, region_name=options.region, config=config
+        "s3", endpoint_url=endpoint_url, region_name=options.region, config=config
     )
 
 
@@ -113,16 +119,20 @@ def open_s3(options: S3Options, session: Any = None) -> S3Driver:
         ) from None
     except (BotoCoreError, ValueError) as exc:
         raise StorageError(f"cannot reach the S3 endpoint {where}: {exc}") from None
-    return S3Driver(client, options)
+    presigner = None
+    if options.public_endpoint_url:  # signs URLs only: no request reaches that endpoint
+        presigner = make_client(options, session, endpoint_url=options.public_endpoint_url)
+    return S3Driver(client, options, presigner=presigner)
 
 
 class S3Driver:
     name = "s3"
     instant_move = False  # a copy (or a multipart assembly of the segments) and a delete
 
-    def __init__(self, client: Any, options: S3Options) -> None:
+    def __init__(self, client: Any, options: S3Options, *, presigner: Any = None) -> None:
         self.bucket = Bucket(client, options.bucket)
         self.options = options
+        self._presigner = presigner or client
 
     def check(self) -> None:
         self.bucket.head()
@@ -274,7 +284,7 @@ class S3Driver:
         operation = {"GET": "get_object", "HEAD": "head_object"}.get(method)
         if operation is None:
             return None
-        url: str = self.bucket.client.generate_presigned_url(
+        url: str = self._presigner.generate_presigned_url(
             operation,
             Params={"Bucket": self.bucket.name, "Key": self._key(path)},
             ExpiresIn=expires_in or self.options.presign_expiry_seconds,
