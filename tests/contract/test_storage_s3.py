@@ -7,8 +7,10 @@ rules (5 MiB minimum for every part but the last).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from stiva.errors import ConfigError, InvalidRange
 from stiva.metadata.locks import UploadLocks
 from stiva.oci.digest import Digest
 from stiva.services.uploads import Uploads
+from stiva.storage import s3_files
 from stiva.storage.base import Storage
 from stiva.storage.driver import StorageError
 from stiva.storage.s3 import S3Driver
@@ -64,6 +67,49 @@ def test_many_small_chunks_become_parts(s3_server: S3Server) -> None:
     head = s3_server.client().head_object(Bucket=bucket, Key="blobs/b")
     assert head["ETag"].strip('"').endswith("-3")  # one object: two copied parts and the tail
     assert hashlib.sha256(storage.get_content("blobs/b")).digest() == hashlib.sha256(data).digest()
+
+
+def test_more_segments_than_parts_are_grouped_into_fewer_parts(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of more segments than S3's 10,000 parts (say 60 GB pushed in 5 MiB PATCHes)
+    still assembles: neighbours are grouped into larger parts. Shown with the limit at 3."""
+    monkeypatch.setattr(s3_files, "MAX_PARTS", 3)
+    bucket = s3_server.new_bucket()
+    storage = s3_server.storage(bucket, part_size=5 * MiB)
+    storage.open_write("uploads/u/data").commit()
+    chunks = [hashlib.shake_256(b"%d" % n).digest(MIN_PART + n) for n in range(5)]
+    for chunk in chunks:
+        _append(storage, "uploads/u/data", chunk)
+    assert len(_objects(s3_server, bucket)) == 5  # five segments, each a valid part
+    storage.move("uploads/u/data", "blobs/b")
+    head = s3_server.client().head_object(Bucket=bucket, Key="blobs/b")
+    parts = int(head["ETag"].strip('"').rsplit("-", 1)[1])
+    assert parts == 2  # parts of at least a half: segments 0-2, then 3-4
+    assert storage.get_content("blobs/b") == b"".join(chunks)
+
+
+def test_part_plans_fit_s3s_limits() -> None:
+    """12,000 segments of 5 MiB (60 GB), and one of the largest segments among small ones."""
+    now = datetime.now(UTC)
+
+    def segments(sizes: list[int]) -> list[s3_files.Segment]:
+        offsets = itertools.accumulate(sizes, initial=0)
+        return [
+            s3_files.Segment(f"k{i}", offset, size, now)
+            for i, (offset, size) in enumerate(zip(offsets, sizes, strict=False))
+        ]
+
+    many = segments([MIN_PART] * 12_000)
+    total = MIN_PART * 12_000
+    plan = s3_files._plan(many, min_part=-(-total // (s3_files.MAX_PARTS - 1)))
+    assert len(plan) <= s3_files.MAX_PARTS
+    assert [s for part in plan for s in part] == many  # in order, each once
+    assert all(sum(s.size for s in part) < 5 * 1024 * MiB for part in plan)
+    mixed = segments([MIN_PART - 1, s3_files.MAX_SEGMENT, 100])
+    parts = s3_files._plan(mixed)
+    assert [[s.key for s in part] for part in parts] == [["k0", "k1"], ["k2"]]
+    assert sum(s.size for s in parts[0]) < 5 * 1024 * MiB
 
 
 def test_chunks_larger_than_a_part(s3_server: S3Server) -> None:

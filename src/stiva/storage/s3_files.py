@@ -304,6 +304,9 @@ def _now() -> datetime:
 def assemble(bucket: Bucket, segments: list[Segment], destination: str, part_size: int) -> None:
     """Write the chain's bytes as the one object `destination` with a multipart upload."""
     parts = _plan(segments)
+    if len(parts) > MAX_PARTS:  # many chunks of a few MiB: fewer, larger parts, copied here
+        total = sum(segment.size for segment in segments)
+        parts = _plan(segments, min_part=-(-total // (MAX_PARTS - 1)))
     if len(parts) > MAX_PARTS:
         raise StorageError(f"a file of {len(parts)} parts exceeds S3's {MAX_PARTS}")
     client = bucket.client
@@ -329,20 +332,28 @@ def assemble(bucket: Bucket, segments: list[Segment], destination: str, part_siz
         raise
 
 
-def _plan(segments: list[Segment]) -> list[list[Segment]]:
-    """Group segments into parts: a large segment alone, small neighbours together."""
+def _plan(segments: list[Segment], *, min_part: int = MIN_PART) -> list[list[Segment]]:
+    """Group segments into parts: a segment of `min_part` bytes or more alone (a server-side
+    copy), smaller neighbours together until they reach `min_part` (copied through this node).
+
+    Every part but the last has at least `min_part` bytes, so there are at most
+    total / min_part + 1 parts; a group stays under min_part + MAX_SEGMENT bytes, within S3's
+    5 GiB part limit for any file up to its 5 TiB object limit.
+    """
     parts: list[list[Segment]] = []
     pending: list[Segment] = []
+    pending_bytes = 0
     for segment in segments:
         if not segment.size:
             continue
-        if segment.size >= MIN_PART and not pending:
+        if segment.size >= min_part and not pending:
             parts.append([segment])
             continue
         pending.append(segment)
-        if sum(s.size for s in pending) >= MIN_PART:
+        pending_bytes += segment.size
+        if pending_bytes >= min_part:
             parts.append(pending)
-            pending = []
+            pending, pending_bytes = [], 0
     if pending:
         parts.append(pending)
     return parts
