@@ -125,7 +125,7 @@ def live_server(
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI machine: migrations and imports take a while
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"stiva serve exited early:\n{log_path.read_text()}")
