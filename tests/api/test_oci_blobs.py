@@ -11,10 +11,12 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import httpx2 as httpx
 import pytest
 
+from tests.api.test_iam_helpers import allow, iam, new_user_keys, policy
 from tests.support.registry import InProcessRegistry
 
 REPO = "blobs/app"
@@ -337,7 +339,7 @@ def test_blob_is_visible_only_where_linked_and_mount_links_it(registry: InProces
 @pytest.mark.parametrize(
     "params",
     [
-        {"mount": "<digest>"},  # no from: automatic content discovery is not offered
+        {"mount": "<digest>"},  # no from, and no other repository holds the blob
         {"mount": "<digest>", "from": "team/nowhere"},  # no such repository
         {"mount": "<digest>", "from": "team/empty"},  # the source lacks the blob
         {"mount": "<digest>", "from": "Not A Name"},  # not a repository name
@@ -353,7 +355,8 @@ def test_refused_mount_falls_back_to_an_upload_session(
     source, target = Client(registry, "team/source"), Client(registry, "team/target")
     data = blob(32, "mount fallback")
     digest = digest_of(data)
-    assert post_only(source, data, digest).status_code == 201
+    if "from" in params:  # (without `from`, any repository holding the blob would do)
+        assert post_only(source, data, digest).status_code == 201
     query = {key: value.replace("<digest>", digest) for key, value in params.items()}
     response = target("POST", "/v2/<name>/blobs/uploads/", params=query)
     assert response.status_code == 202, response.text
@@ -361,6 +364,72 @@ def test_refused_mount_falls_back_to_an_upload_session(
     assert location.startswith("/v2/team/target/blobs/uploads/")
     assert target("HEAD", f"/v2/<name>/blobs/{digest}").status_code == 404
     assert target("PUT", location, params={"digest": digest}, content=data).status_code == 201
+
+
+def test_mount_without_from_finds_a_repository_the_pusher_may_read(
+    registry: InProcessRegistry,
+) -> None:
+    """OCI 1.1 lets a registry mount without `from` ("automatic content discoverability"):
+    from any repository holding the blob that the pusher could mount from by name."""
+    enable_blob_mounting(registry)
+    for name in ("team/a-hidden", "team/b-readable", "team/target"):
+        registry.create_repository(name)
+    data = blob(96, "discovered")
+    digest = digest_of(data)
+    for name in ("team/a-hidden", "team/b-readable"):
+        assert post_only(Client(registry, name), data, digest).status_code == 201
+    push = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+    ]
+    users = iam(registry)
+    statements = [
+        allow("ecr:GetAuthorizationToken"),
+        allow(push, "arn:aws:ecr:*:*:repository/team/target"),
+    ]
+    reader = new_user_keys(users, "reader")
+    users.call(
+        "PutUserPolicy",
+        UserName="reader",
+        PolicyName="p",
+        PolicyDocument=policy(
+            *statements, allow("ecr:GetDownloadUrlForLayer", "arn:aws:ecr:*:*:repository/team/b-*")
+        ),
+    )
+    stranger = new_user_keys(users, "stranger")
+    users.call(
+        "PutUserPolicy", UserName="stranger", PolicyName="p", PolicyDocument=policy(*statements)
+    )
+    as_stranger = Client(
+        replace(
+            registry,
+            access_key_id=stranger.access_key_id,
+            secret_access_key=stranger.secret_access_key,
+        ),
+        "team/target",
+    )
+    refused = as_stranger("POST", "/v2/<name>/blobs/uploads/", params={"mount": digest})
+    assert refused.status_code == 202, refused.text  # may read neither holder: an upload
+    target = Client(registry, "team/target")
+    assert target("HEAD", f"/v2/<name>/blobs/{digest}").status_code == 404
+    as_reader = Client(
+        replace(
+            registry, access_key_id=reader.access_key_id, secret_access_key=reader.secret_access_key
+        ),
+        "team/target",
+    )
+    mounted = as_reader("POST", "/v2/<name>/blobs/uploads/", params={"mount": digest})
+    assert mounted.status_code == 201, mounted.text  # from team/b-readable, past team/a-hidden
+    assert mounted.headers["location"] == f"/v2/team/target/blobs/{digest}"
+    assert mounted.headers["docker-content-digest"] == digest
+    assert target("GET", f"/v2/<name>/blobs/{digest}").content == data
+    registry.ecr_ok("PutAccountSetting", name="BLOB_MOUNTING", value="DISABLED")
+    other = Client(registry, "team/elsewhere")
+    registry.create_repository("team/elsewhere")
+    assert other("POST", "/v2/<name>/blobs/uploads/", params={"mount": digest}).status_code == 202
 
 
 def test_mounting_is_off_until_the_account_enables_it(registry: InProcessRegistry) -> None:

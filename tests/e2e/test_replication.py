@@ -227,6 +227,29 @@ def test_layers_the_destination_holds_are_not_sent_again(world: World) -> None:
     assert pulled.headers["Docker-Content-Digest"] == second
 
 
+def test_layers_the_destination_holds_elsewhere_are_mounted_not_sent(world: World) -> None:
+    """A layer the destination holds in another repository is linked there (OCI mount without
+    `from`) once its account enables blob mounting, as ECR mounts at the destination."""
+    layer = hashlib.shake_256(b"layer held in another repository").digest(2 * 1024 * 1024)
+    world.q.ecr().create_repository(repositoryName="local/holder")
+    world.q.registry().push_image("local/holder", "v1", layers=[layer], label="held")
+    world.q.ecr().put_account_setting(name="BLOB_MOUNTING", value="ENABLED")
+    try:
+        name = "app/mounted"
+        world.source.ecr().create_repository(repositoryName=name)
+        before = world.proxy.sent
+        digest = world.source.registry().push_image(name, "m1", layers=[layer], label="m1")
+        _wait_status(world, name, digest, {US_W: "COMPLETE"})
+        sent = world.proxy.sent - before
+        assert sent < 64 * 1024, f"{sent} bytes reached the destination for a held 2 MiB layer"
+        copy = world.q.registry()
+        manifest = json.loads(copy.manifest(name, "m1").content)
+        pulled = copy.blob(name, manifest["layers"][0]["digest"])
+        assert pulled == layer
+    finally:
+        world.q.ecr().put_account_setting(name="BLOB_MOUNTING", value="DISABLED")
+
+
 def test_deliveries_survive_a_restart_of_the_source(world: World) -> None:
     """Deliveries are rows, not memory: a source restarted while its peer is down delivers
     everything once the peer is back, once each."""

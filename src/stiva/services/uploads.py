@@ -322,6 +322,21 @@ def mount_blob(
     return size
 
 
+def repositories_holding(
+    session: Session, *, account_id: str, digest: Digest, limit: int
+) -> list[str]:
+    """Names of repositories of a registry that hold blob `digest` (at most `limit`, sorted)."""
+    return list(
+        session.scalars(
+            select(m.Repository.name)
+            .join(m.RepositoryBlob, m.RepositoryBlob.repository_id == m.Repository.id)
+            .where(m.Repository.account_id == account_id, m.RepositoryBlob.digest == str(digest))
+            .order_by(m.Repository.name)
+            .limit(limit)
+        )
+    )
+
+
 def _is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)

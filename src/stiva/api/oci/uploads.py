@@ -15,7 +15,9 @@ from stiva.oci.names import parse_name
 from stiva.services.repositories import find_repository, get_repository
 from stiva.services.settings import blob_mounting_enabled
 from stiva.services.templates import repository_for_push
-from stiva.services.uploads import mount_blob
+from stiva.services.uploads import mount_blob, repositories_holding
+
+MOUNT_CANDIDATES = 20  # repositories an automatic mount considers (sorted by name)
 
 
 def push_repository(session: Session, req: OciRequest) -> m.Repository:
@@ -54,8 +56,11 @@ def _blob_created(req: OciRequest, digest: Digest) -> Response:
 
 async def start_upload(req: OciRequest) -> Response:
     query = req.http.query_params
-    if "mount" in query and "from" in query:
-        mounted = await _try_mount(req, query["mount"], query["from"])
+    if "mount" in query:
+        if "from" in query:
+            mounted = await _try_mount(req, query["mount"], query["from"])
+        else:
+            mounted = await _try_automatic_mount(req, query["mount"])
         if mounted is not None:
             return _blob_created(req, mounted)
     digest = Digest.parse(query["digest"]) if "digest" in query else None
@@ -85,6 +90,36 @@ async def _try_mount(req: OciRequest, mount: str, source: str) -> Digest | None:
         return None
     if not req.is_allowed("ecr:GetDownloadUrlForLayer", name=source_name):
         return None
+    return await _mount(req, digest, source_name)
+
+
+async def _try_automatic_mount(req: OciRequest, mount: str) -> Digest | None:
+    """OCI 1.1's mount without `from`: from a repository of this registry that holds the blob
+    and that the pusher may read (ecr:GetDownloadUrlForLayer), as `_try_mount` would; else None
+    (an upload session, as the spec allows). Replications to a peer use it: a layer the
+    destination holds in another repository is linked, not sent again."""
+    try:
+        digest = Digest.parse(mount)
+    except StivaError:
+        return None
+
+    def holders(session: Session) -> list[str]:
+        if not blob_mounting_enabled(session, account_id=req.account_id):
+            return []
+        return repositories_holding(
+            session, account_id=req.account_id, digest=digest, limit=MOUNT_CANDIDATES
+        )
+
+    for name in await req.read(holders):
+        if req.is_allowed("ecr:GetDownloadUrlForLayer", name=name):
+            mounted = await _mount(req, digest, name)
+            if mounted is not None:
+                return mounted
+    return None
+
+
+async def _mount(req: OciRequest, digest: Digest, source_name: str) -> Digest | None:
+    """Link blob `digest` of repository `source_name` into this one (the caller may read it)."""
 
     def mount_from(session: Session) -> Digest | None:
         if not blob_mounting_enabled(session, account_id=req.account_id):

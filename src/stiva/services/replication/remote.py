@@ -9,8 +9,11 @@ GetAuthorizationToken carries `X-Stiva-Replication-Source: <source account>/<sou
 declared for our region (`services.replication.inbound`).
 
 Blobs: HEAD each one first and upload only those the destination repository lacks, so a
-destination that already holds an image's layers receives no layer bytes. Manifests by digest
-in plan order, then tags; a tag the destination refuses (immutable there) is dropped.
+destination that already holds an image's layers receives no layer bytes; the upload starts
+with a mount request without `from`, so a layer the destination holds in another repository is
+linked there instead of sent (when the destination account enables BLOB_MOUNTING, as in ECR).
+Manifests by digest in plan order, then tags; a tag the destination refuses (immutable there)
+is dropped.
 """
 
 from __future__ import annotations
@@ -166,7 +169,11 @@ class PeerSession:
             return
         if head.status_code != 404:
             _check(head, f"blob {digest}")
-        started = self._request("POST", f"/v2/{name}/blobs/uploads/")
+        # OCI 1.1's mount without `from`: the destination links the blob if another of its
+        # repositories holds it (and blob mounting is enabled there); else an upload session.
+        started = self._request("POST", f"/v2/{name}/blobs/uploads/", params={"mount": digest})
+        if started.status_code == 201:
+            return
         _check(started, f"upload of {digest}")
         location = started.headers["Location"]
         separator = "&" if "?" in location else "?"
