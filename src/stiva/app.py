@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -23,7 +24,7 @@ from stiva.api.ecr.model import EcrModel
 from stiva.api.oci.router import METHODS
 from stiva.api.oci.router import dispatch as oci_dispatch
 from stiva.clock import Clock
-from stiva.config import Settings
+from stiva.config import Settings, redact_url
 from stiva.errors import ConfigError
 from stiva.metadata.database import Database
 from stiva.metadata.dialect import PoolOptions, collation_problem, lock_deployment
@@ -55,7 +56,13 @@ def open_storage(settings: Settings) -> Storage:
     parts = urlsplit(settings.storage_url)
     if parts.scheme == "file":
         root = Path(unquote(parts.path))
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"storage.url {settings.storage_url}: cannot create the directory {root}: "
+                f"{exc.strerror or exc}"
+            ) from None
         return Storage(FilesystemDriver(root))
     if parts.scheme == "s3":
         return Storage(_open_s3(settings))
@@ -115,6 +122,14 @@ def open_database(settings: Settings, clock: Clock | None = None) -> Database:
     return Database(settings.database_url, clock=clock, pool=pool)
 
 
+def database_problem(settings: Settings, exc: DBAPIError) -> str:
+    """Why the configured database cannot be used, in a line, without its password."""
+    cause = exc.orig or exc
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    return f"cannot use the database at {redact_url(settings.database_url)}: {reason}"
+
+
 def prepare(settings: Settings) -> Prepared:
     """Create the data directory, migrate the schema, bootstrap the first account if needed.
 
@@ -134,6 +149,8 @@ def prepare(settings: Settings) -> Prepared:
             identity.ensure_key(session, identity.PAGINATION_KEY)
             identity.ensure_key(session, downloads.DOWNLOAD_KEY)
             default = identity.default_account(session)
+    except (OperationalError, InterfaceError) as exc:  # unreachable, refused, not a database
+        raise ConfigError(database_problem(settings, exc)) from None
     finally:
         db.dispose()
     if collation:

@@ -34,10 +34,48 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Databases Stiva runs on, by the URL's scheme, and the SQLAlchemy driver each one uses.
+_DATABASE_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",  # libpq's own form, as users write it
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
+def redact_url(url: str) -> str:
+    """`url` without the password (or whole user info) it may carry."""
+    return re.sub(r"//[^@/]*@", "//***@", url)
+
+
 class DatabaseConfig(_Section):
     url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in the data directory"
     )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        """A URL of a supported database, with its driver named (`postgresql://` becomes
+        `postgresql+psycopg://`)."""
+        if value is None:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        expected = "sqlite:///path or postgresql+psycopg://user@host:port/database"
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"'{redact_url(value)}' is not a database URL ({expected})") from None
+        driver = _DATABASE_DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(
+                f"'{url.drivername}' databases are not supported: use {expected}"
+            ) from None
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
     pool_size: int | None = Field(
         default=None, ge=1, le=1000, description="PostgreSQL: connections kept open (default 10)"
     )
@@ -310,7 +348,7 @@ class Settings(_Section):
             peer["secret_access_key"] = "***"  # noqa: S105 - the redaction mark
         url = data["database"]["url"]
         if url and "@" in url:
-            data["database"]["url"] = re.sub(r"//[^@/]*@", "//***@", url)
+            data["database"]["url"] = redact_url(url)
         return data
 
 

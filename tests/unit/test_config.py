@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,57 @@ def test_redacted_hides_database_password() -> None:
         overrides={"database": {"url": "postgresql+psycopg://u:hunter2-db-password@db/stiva"}}
     )
     assert "hunter2-db-password" not in str(settings.redacted())
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("postgresql://u@db:5432/stiva", "postgresql+psycopg://u@db:5432/stiva"),
+        ("postgres://u:pw@db/stiva", "postgresql+psycopg://u:pw@db/stiva"),
+        ("postgresql:///stiva", "postgresql+psycopg:///stiva"),  # libpq's Unix socket
+        ("postgresql+psycopg://u@db/stiva", "postgresql+psycopg://u@db/stiva"),
+        ("sqlite:////var/lib/stiva/stiva.db", "sqlite:////var/lib/stiva/stiva.db"),
+    ],
+)
+def test_database_urls_name_their_driver(url: str, stored: str) -> None:
+    assert load_settings(overrides={"database": {"url": url}}).database_url == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@db/stiva", "'mysql' databases are not supported: use sqlite:///path or"),
+        ("postgresql+psycopg2://u@db/x", "'postgresql+psycopg2' databases are not supported"),
+        ("not a url", "'not a url' is not a database URL"),
+    ],
+)
+def test_unsupported_database_urls_are_refused_up_front(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(env={"STIVA_DATABASE_URL": url})
+
+
+def test_serve_says_why_the_database_cannot_be_used(tmp_path: Path) -> None:
+    """An unreachable server is a one-line error without the password, not a traceback."""
+    url = "postgresql://stiva:hunter2@127.0.0.1:9/stiva"  # nothing listens on the discard port
+    result = CliRunner().invoke(
+        main, ["serve", "--data-dir", str(tmp_path)], env={"STIVA_DATABASE_URL": url}
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: cannot use the database at postgresql+psycopg://***@127.0.0.1:9/stiva: "
+    )
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_says_why_the_storage_directory_cannot_be_made(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    url = (tmp_path / "file" / "storage").as_uri()
+    result = CliRunner().invoke(
+        main, ["serve", "--data-dir", str(tmp_path / "data")], env={"STIVA_STORAGE_URL": url}
+    )
+    assert result.exit_code == 1
+    assert f"storage.url {url}: cannot create the directory" in result.output
 
 
 def test_check_config_command(tmp_path: Path) -> None:
