@@ -20,6 +20,6 @@
 
 The pure work (reading layers, merging them, parsing advisories, comparing versions, matching)
 is `stiva.scanning`; this package stores and schedules it. This module imports nothing:
-`services.manifests` imports `hooks` and `services.images` imports `summary`, and neither of
+`services.pushes` imports `hooks` and `services.images` imports `summary`, and neither of
 those imports `services.manifests` or `services.images`. `docs/scanning.md` is the user's view.
 """
