@@ -8,6 +8,9 @@ GetAuthorizationToken carries `X-Stiva-Replication-Source: <source account>/<sou
 (signed into SigV4 on the control plane), which the peer trusts only from the principal it
 declared for our region (`services.replication.inbound`).
 
+The registry token is kept (per peer and credential, in this process) until shortly before it
+expires, and dropped when the peer answers 401.
+
 Blobs: HEAD each one first and upload only those the destination repository lacks, so a
 destination that already holds an image's layers receives no layer bytes; the upload starts
 with a mount request without `from`, so a layer the destination holds in another repository is
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +41,10 @@ from stiva.storage.base import Storage
 from stiva.storage.layout import blob_path
 
 CHUNK = 1024 * 1024
+TOKEN_MARGIN = timedelta(minutes=10)  # a cached token is renewed this long before it expires
+# Registry tokens of peers, by (endpoint, access key id): (token, expiry). Shared by the worker's
+# threads; a dict's get, set and pop are atomic, and two threads racing merely both log in.
+_TOKENS: dict[tuple[str, str], tuple[str, datetime]] = {}
 
 
 class PeerSession:
@@ -100,12 +108,23 @@ class PeerSession:
                 self._ecr.meta.events.unregister(event, claim)
 
     def login(self) -> None:
+        """Get a registry token for the peer's `/v2/`, or re-use one this process got before
+        (tokens last hours; a delivery per image need not ask each time)."""
+        key = (self.peer.endpoint, self.peer.access_key_id)
+        cached = _TOKENS.get(key)
+        if cached is not None and cached[1] - TOKEN_MARGIN > datetime.now(UTC):
+            self.http.headers["Authorization"] = f"Basic {cached[0]}"
+            return
         try:
             data = self._call("GetAuthorizationToken", replication=False)
         except ClientError as exc:
             raise outcome.transient(f"the peer refused the replication credential: {exc}") from None
-        token = data["authorizationData"][0]["authorizationToken"]
+        found = data["authorizationData"][0]
+        token = found["authorizationToken"]
         base64.b64decode(token)  # a malformed answer fails here, not mid-push
+        expires = found.get("expiresAt")
+        if isinstance(expires, datetime):
+            _TOKENS[key] = (token, expires)
         self.http.headers["Authorization"] = f"Basic {token}"
 
     def ensure_repository(self, name: str) -> None:
@@ -135,6 +154,8 @@ class PeerSession:
             response = self.http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise outcome.transient(f"{self.peer.endpoint}: {exc}") from None
+        if response.status_code == 401:  # revoked or expired early: the retry logs in again
+            _TOKENS.pop((self.peer.endpoint, self.peer.access_key_id), None)
         return response
 
     def push(
