@@ -86,6 +86,9 @@ def test_unknown_and_unsupported_operations(registry: InProcessRegistry) -> None
         (b'{"maxResults": "ten"}', "SerializationException"),
         (b'{"maxResults": 5000}', "InvalidParameterException"),
         (b'{"registryId": "123"}', "InvalidParameterException"),
+        (b'{"repositoryNames": ["\\ud800"]}', "SerializationException"),  # half a character
+        (b'{"\\udc00": 1}', "SerializationException"),
+        (b"[" * 100_000 + b"]" * 100_000, "SerializationException"),  # nested too deeply
     ],
 )
 def test_bad_bodies(registry: InProcessRegistry, body: bytes, code: str) -> None:
@@ -104,3 +107,36 @@ def test_empty_body_is_an_empty_request(registry: InProcessRegistry) -> None:
     response = registry.ecr_raw("GetAuthorizationToken", b"")
     assert response.status_code == 200
     assert json.loads(response.content)["authorizationData"][0]["authorizationToken"]
+
+
+def test_lone_surrogates_never_reach_storage(registry: InProcessRegistry) -> None:
+    """An escaped lone surrogate in a document inside a parameter (a policy, a manifest) is
+    refused in that document's own terms, never stored (it is no UTF-8 text: a 500 later)."""
+    registry.create_repository("app")
+    bad_policy = (
+        '{"Version":"2012-10-17","Statement":[{"Sid":"\\ud800","Effect":"Allow",'
+        '"Principal":"*","Action":"ecr:BatchGetImage"}]}'
+    )
+    status, code, _ = error_of(
+        registry.ecr("SetRepositoryPolicy", repositoryName="app", policyText=bad_policy)
+    )
+    assert (status, code) == (400, "InvalidParameterException")
+    manifest = '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",'
+    manifest += '"manifests":[],"annotations":{"a":"\\udfff"}}'
+    status, code, message = error_of(
+        registry.ecr("PutImage", repositoryName="app", imageManifest=manifest, imageTag="t")
+    )
+    assert (status, code) == (400, "InvalidParameterException")
+    assert "not valid Unicode" in message
+    pushed = registry.client.put(
+        "/v2/app/manifests/t",
+        content=manifest.encode(),
+        headers={**registry.auth, "Content-Type": "application/vnd.oci.image.index.v1+json"},
+    )
+    assert pushed.status_code == 400
+    assert pushed.json()["errors"][0]["code"] == "MANIFEST_INVALID"
+    fine = manifest.replace("\\udfff", "\\ud83d\\ude00")  # a valid pair: one character
+    assert (
+        registry.ecr("PutImage", repositoryName="app", imageManifest=fine, imageTag="t").status_code
+        == 200
+    )

@@ -47,6 +47,18 @@ def test_dry_run_lists_and_keeps(reg: InProcessRegistry) -> None:
     assert blob_file(reg, sha(b"garbage one")).exists()
 
 
+def test_stray_files_are_reported_as_left_alone(reg: InProcessRegistry) -> None:
+    stray = reg.settings.data_dir / "storage" / "blobs" / "notes.txt"
+    stray.write_text("someone's notes")
+    dry = run(reg, "gc", "--dry-run", "--grace", "0")
+    assert dry.exit_code == 0, dry.output
+    assert "left alone, not a blob: blobs/notes.txt" in dry.output
+    assert "would delete stray" not in dry.output
+    real = run(reg, "gc", "--grace", "0")
+    assert "files in the blob store that are not blobs (left alone): 1" in real.output
+    assert stray.exists()
+
+
 def test_gc_frees_garbage_while_the_server_runs(reg: InProcessRegistry) -> None:
     auth = reg.auth
     result = run(reg, "gc", "--grace", "0", "--json")

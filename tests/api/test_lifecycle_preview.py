@@ -79,6 +79,25 @@ def test_transitions_are_counted_per_storage_class(lc: Lifecycle) -> None:
     }
 
 
+def test_a_transitioning_index_shows_the_children_it_carries(lc: Lifecycle) -> None:
+    """The preview names what the sweep will archive: an index takes its children along."""
+    amd, arm = lc.push("app", "amd"), lc.push("app", "arm")
+    index = lc.index("app", amd, arm, tag="multi")
+    lc.clock.advance(40 * DAY)
+    text = policy(
+        rule(1, "tagged", "sinceImagePushed", 30, prefixes=["multi"], action="transition")
+    )
+    got = lc.preview("app", text)
+    assert {r["imageDigest"]: r["appliedRulePriority"] for r in got["previewResults"]} == {
+        index: 1,
+        amd: 1,
+        arm: 1,
+    }
+    assert got["summary"]["transitioningImageTotalCounts"] == [
+        {"targetStorageClass": "ARCHIVE", "imageTotalCount": 3}
+    ]
+
+
 def test_no_matches_is_empty_and_complete(lc: Lifecycle) -> None:
     lc.push("app", "only", "v1")
     got = lc.preview("app", KEEP_ONE)

@@ -287,9 +287,16 @@ def test_children_of_an_index_expired_now_stay_for_a_later_run() -> None:
 
 
 def test_children_follow_their_index_into_the_archive_but_are_not_expired_from_it() -> None:
+    """Archiving an index carries its children along (as UpdateImageStorageClass and the
+    sweep do), so the plan, and the preview showing it, names them too."""
     archive_old = policy(rule(1, action="transition", since={"sinceImagePushed": 30}))
     first = acted(archive_old, untagged_family())
-    assert first == {INDEX: (1, "TRANSITION"), "sha256:loose": (1, "TRANSITION")}
+    assert first == {
+        INDEX: (1, "TRANSITION"),
+        "sha256:child-amd64": (1, "TRANSITION"),
+        "sha256:child-arm64": (1, "TRANSITION"),
+        "sha256:loose": (1, "TRANSITION"),
+    }
     assert acted(archive_old, untagged_family("ARCHIVED")) == {
         "sha256:child-amd64": (1, "TRANSITION"),
         "sha256:child-arm64": (1, "TRANSITION"),
@@ -297,6 +304,24 @@ def test_children_follow_their_index_into_the_archive_but_are_not_expired_from_i
     }
     expire_old = policy(rule(1, since={"sinceImagePushed": 30}))
     assert set(acted(expire_old, untagged_family("ARCHIVED"))) == {"sha256:loose"}
+
+
+def test_a_child_another_live_index_lists_stays_active() -> None:
+    archive_tagged = policy(
+        rule(
+            1, "tagged", action="transition", tagPrefixList=["old"], since={"sinceImagePushed": 30}
+        )
+    )
+    images = [
+        image("sha256:old-index", "old", at=ago(50)),
+        image("sha256:new-index", "new", at=ago(50)),
+        image("sha256:shared", at=ago(50), parents=("sha256:old-index", "sha256:new-index")),
+        image("sha256:own", at=ago(50), parents=("sha256:old-index",)),
+    ]
+    assert acted(archive_tagged, images) == {
+        "sha256:old-index": (1, "TRANSITION"),
+        "sha256:own": (1, "TRANSITION"),
+    }
 
 
 def test_a_child_listed_by_an_unknown_index_is_protected() -> None:
@@ -350,6 +375,33 @@ def test_orphan_referrers_expire_at_the_lowest_priority() -> None:
     ]
 
 
+def test_a_referrer_pushed_before_its_subject_waits_a_day_for_it() -> None:
+    """OCI lets a referrer arrive first: its absent subject may be on its way, not deleted."""
+    the_policy = policy(rule(1, keep=100))
+    early = [image("sha256:signature", at=NOW - timedelta(hours=23), subject="sha256:coming")]
+    assert plan(the_policy, early, NOW) == []
+    late = [image("sha256:signature", at=NOW - timedelta(hours=25), subject="sha256:coming")]
+    assert plan(the_policy, late, NOW) == [Action("sha256:signature", 1, "EXPIRE", None)]
+
+
+def test_referrers_take_no_place_among_the_images_kept() -> None:
+    """ "Keep the newest image" keeps an image, not its signature."""
+    keep_one = policy(rule(1, keep=1))
+    images = [
+        image("sha256:old", "v0", at=ago(3)),
+        image("sha256:app", "v1", at=ago(2)),
+        image("sha256:sig", at=ago(1), subject="sha256:app"),
+    ]
+    assert acted(keep_one, images) == {"sha256:old": (1, "EXPIRE")}
+    keep_one_untagged = policy(rule(1, "untagged", keep=1))
+    images = [
+        image("sha256:app", "v1", at=ago(3)),
+        image("sha256:old", at=ago(2)),
+        image("sha256:sig", at=ago(1), subject="sha256:app"),
+    ]
+    assert plan(keep_one_untagged, images, NOW) == []
+
+
 def test_referrers_follow_their_subject_into_the_archive() -> None:
     archive_old = policy(rule(3, action="transition", since={"sinceImagePushed": 30}))
     assert {(a.digest, a.action, a.rule_priority) for a in plan(archive_old, signed(40), NOW)} == {
@@ -378,8 +430,8 @@ def test_archived_referrers_expire_with_their_archived_subject() -> None:
 def test_a_referrer_that_is_an_index_child_stays() -> None:
     the_policy = policy(rule(1, keep=100))
     images = [
-        image(INDEX, at=ago(1), subject="sha256:gone"),
-        image("sha256:child", at=ago(1), parents=(INDEX,), subject="sha256:gone"),
+        image(INDEX, at=ago(2), subject="sha256:gone"),
+        image("sha256:child", at=ago(2), parents=(INDEX,), subject="sha256:gone"),
     ]
     assert acted(the_policy, images) == {INDEX: (1, "EXPIRE")}
 

@@ -203,6 +203,11 @@ INVALID: list[tuple[str, str, str]] = [
     ("nan", '{"rules": NaN}', p.COULD_NOT_MAP),
     ("int32-priority", policy_text(rule(2**31)), p.COULD_NOT_MAP),
     ("int32-count", policy_text(rule(1, selection=selection(countNumber=2**31))), p.COULD_NOT_MAP),
+    (
+        "lone-surrogate",  # JSON escapes may name half a character: no text can hold it
+        policy_text(rule(1, description="\ud800 half a character")),
+        p.COULD_NOT_MAP,
+    ),
     # the document
     ("no-rules", "{}", 'object has missing required properties (["rules"])'),
     (

@@ -98,13 +98,20 @@ def _print_gc(report: Any) -> None:
     if report.repositories:
         console.print(table)
     for item in report.items:
-        console.print(f"would delete {item.kind}: {item.subject} ({_size(item.size)})")
+        if item.kind == "stray":  # not a blob: gc never deletes it
+            console.print(f"left alone, not a blob: {item.subject} ({_size(item.size)})")
+        else:
+            console.print(f"would delete {item.kind}: {item.subject} ({_size(item.size)})")
     verb = "would free" if dry else "freed"
     console.print(
         f"blobs deleted: {report.blobs_deleted} ({_size(report.blob_bytes)}, each counted once); "
         f"orphan files: {report.orphan_files} ({_size(report.orphan_bytes)}); "
         f"upload sessions: {report.uploads_deleted} ({_size(report.upload_bytes)})"
     )
+    if report.stray_files:
+        console.print(
+            f"files in the blob store that are not blobs (left alone): {report.stray_files}"
+        )
     console.print(f"total {verb}: {_size(report.bytes_freed)}", highlight=False)
 
 

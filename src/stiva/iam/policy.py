@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from stiva.jsontext import LONE_SURROGATE, has_lone_surrogate
+
 Effect = Literal["Allow", "Deny"]
 
 VERSIONS: Final = ("2012-10-17", "2008-10-17")
@@ -236,6 +238,8 @@ def load_json_object(text: str) -> dict[str, Any]:
         raise PolicyError(f"the policy is not valid JSON: {exc.msg}") from None
     if not isinstance(document, dict):
         raise PolicyError("the policy must be a JSON object")
+    if has_lone_surrogate(document):
+        raise PolicyError(f"the policy is not valid Unicode: {LONE_SURROGATE}")
     return document
 
 

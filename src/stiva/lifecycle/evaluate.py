@@ -6,8 +6,9 @@ rules; the AWS examples are tests in tests/unit/test_lifecycle_examples.py):
 * Storage classes. `standard` rules see ACTIVE images, `archive` rules see ARCHIVED ones;
   everything below happens among the rules and images of one storage class.
 * Selection. A rule's set S is every image of its class meeting its tagging requirements
-  (`stiva.lifecycle.matching`), including images marked by earlier rules, index children and
-  referrers: rules "still see" them.
+  (`stiva.lifecycle.matching`), including images marked by earlier rules and index children:
+  rules "still see" them. Referrers (below) are not in any S: a signature or an SBOM neither
+  takes one of the N places `imageCountMoreThan N` keeps nor is marked by a rule.
 * Count. Over the whole of S:
     imageCountMoreThan N      all but the N newest (by activity time, below)
     sinceImagePushed N        activity time more than N days before now
@@ -26,15 +27,19 @@ rules; the AWS examples are tests in tests/unit/test_lifecycle_examples.py):
   the caller knows them; one absent from `images` still counts as alive) is never expired
   while it has one, and is archived only once every index listing it is in `images` and
   ARCHIVED ("cannot be expired or archived without the manifest list being deleted or
-  archived first"). An index expired or archived in this plan still protects its children
-  in this plan: they are free at the next run.
+  archived first"). An index expired in this plan still protects its children in this plan:
+  they are free at the next run. An index archived in this plan carries along its ACTIVE
+  children that no index left ACTIVE lists (TRANSITION, with the index's rule priority), as
+  archiving an index does (`UpdateImageStorageClass`, and the sweep that applies the plan).
 * Referrers (images with a `subject`) are never acted on by rules. They follow their subject:
-  a subject expired in this plan or absent from `images` takes its referrers with it
-  (EXPIRE), and an ACTIVE referrer of a subject archived in this plan or already ARCHIVED is
-  archived with it (TRANSITION), through chains of referrers, as far as the referrer's own
-  indexes allow (above). The action carries the subject's rule priority or, for a subject
-  that was absent or archived before this plan, the policy's lowest priority (its largest
-  rulePriority).
+  a subject expired in this plan takes its referrers with it (EXPIRE), and an ACTIVE referrer
+  of a subject archived in this plan or already ARCHIVED is archived with it (TRANSITION),
+  through chains of referrers, as far as the referrer's own indexes allow (above). A referrer
+  whose subject is absent from `images` (deleted, or not pushed yet: OCI lets a referrer come
+  first) expires once it was pushed more than a day before now (ECR: "within 24 hours after
+  their subject is deleted"). The action carries the subject's rule priority or, for a
+  subject that was absent or archived before this plan, the policy's lowest priority (its
+  largest rulePriority).
 * Output: one Action per image acted on, sorted by (rule_priority, digest).
 
 Image digests must be unique (ValueError otherwise).
@@ -54,6 +59,7 @@ ImageStatus = Literal["ACTIVE", "ARCHIVED"]
 ActionKind = Literal["EXPIRE", "TRANSITION"]
 
 _STATUS_OF_CLASS: dict[StorageClass, ImageStatus] = {"standard": "ACTIVE", "archive": "ARCHIVED"}
+ORPHAN_GRACE = timedelta(days=1)  # a referrer's subject may be pushed after it, within this
 _MAX_DAYS = timedelta.max.days  # longer than any age a datetime can have
 
 
@@ -85,11 +91,43 @@ def plan(policy: LifecyclePolicy, images: Sequence[Image], now: datetime) -> lis
     for storage_class in ("standard", "archive"):
         for action in _rule_actions(policy.rules_for(storage_class), by_digest, now):
             actions[action.digest] = action
+    for action in _carried_children(by_digest, actions):
+        actions[action.digest] = action
     if policy.rules:
         orphan_priority = policy.rules[-1].priority
-        for action in list(_Referrers(by_digest, actions, orphan_priority).actions()):
+        referrers = _Referrers(by_digest, actions, orphan_priority, now - ORPHAN_GRACE)
+        for action in list(referrers.actions()):
             actions[action.digest] = action
     return sorted(actions.values(), key=lambda a: (a.rule_priority, a.digest))
+
+
+def _carried_children(by_digest: Mapping[str, Image], actions: dict[str, Action]) -> list[Action]:
+    """ACTIVE children archived along with indexes this plan archives (module docstring)."""
+    carried: dict[str, Action] = {}
+
+    def archiving(digest: str) -> Action | None:
+        action = actions.get(digest) or carried.get(digest)
+        return action if action is not None and action.action == "TRANSITION" else None
+
+    changed = True
+    while changed:  # nested indexes: a carried index carries its own children
+        changed = False
+        for digest in sorted(by_digest):
+            image = by_digest[digest]
+            if digest in actions or digest in carried or image.status != "ACTIVE":
+                continue
+            if not image.parents or image.subject is not None:
+                continue
+            parents = [by_digest.get(parent) for parent in image.parents]
+            moving = [a for p in image.parents if (a := archiving(p)) is not None]
+            if moving and all(
+                parent is not None and (parent.status == "ARCHIVED" or archiving(parent.digest))
+                for parent in parents
+            ):
+                priority = min(a.rule_priority for a in moving)
+                carried[digest] = Action(digest, priority, "TRANSITION", "ARCHIVE")
+                changed = True
+    return list(carried.values())
 
 
 def _by_digest(images: Sequence[Image]) -> dict[str, Image]:
@@ -109,15 +147,15 @@ def _rule_actions(
     pool = sorted((i for i in by_digest.values() if i.status == status), key=lambda i: i.digest)
     owner: dict[str, int] = {}  # digest -> priority of the first rule matching its tags
     for rule in rules:
-        selected = [i for i in pool if selection_matches(rule.selection, i.tags)]
+        selected = [
+            i for i in pool if i.subject is None and selection_matches(rule.selection, i.tags)
+        ]
         for image in selected:
             owner.setdefault(image.digest, rule.priority)
         for image in _past_threshold(rule.selection, selected, now):
             action = _action_of(rule, image.digest)
-            if (
-                owner[image.digest] == rule.priority
-                and image.subject is None
-                and _indexes_allow(image, action.action, by_digest)
+            if owner[image.digest] == rule.priority and _indexes_allow(
+                image, action.action, by_digest
             ):
                 yield action
 
@@ -179,11 +217,16 @@ class _Referrers:
     """The actions referrers take from their subjects' fates (module docstring, Referrers)."""
 
     def __init__(
-        self, by_digest: Mapping[str, Image], rule_actions: Mapping[str, Action], orphan: int
+        self,
+        by_digest: Mapping[str, Image],
+        rule_actions: Mapping[str, Action],
+        orphan: int,
+        orphaned_before: datetime,
     ) -> None:
         self._images = by_digest
         self._rule_actions = rule_actions
         self._orphan = orphan
+        self._orphaned_before = orphaned_before  # orphans pushed before this expire
         self._decided: dict[str, Action | None] = {}
         self._deciding: set[str] = set()
 
@@ -205,7 +248,9 @@ class _Referrers:
         if priority is None:
             priority = self._orphan
         action = None
-        if fate == "GONE":
+        if fate == "GONE" and (
+            referrer.subject in self._images or referrer.pushed_at < self._orphaned_before
+        ):
             action = Action(referrer.digest, priority, "EXPIRE", None)
         elif fate == "ARCHIVED" and referrer.status == "ACTIVE":
             action = Action(referrer.digest, priority, "TRANSITION", "ARCHIVE")

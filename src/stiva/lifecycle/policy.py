@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from stiva.jsontext import has_lone_surrogate
 from stiva.lifecycle.schema import SchemaViolation, check_document
 
 TagStatus = Literal["tagged", "untagged", "any"]
@@ -170,6 +171,8 @@ def _load(text: str) -> dict[str, Any]:
     except ValueError:
         raise LifecyclePolicyError(COULD_NOT_MAP) from None
     if not isinstance(document, dict):
+        raise LifecyclePolicyError(COULD_NOT_MAP)
+    if has_lone_surrogate(document):
         raise LifecyclePolicyError(COULD_NOT_MAP)
     return document
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stiva.errors import InvalidDigest, InvalidManifest
+from stiva.jsontext import LONE_SURROGATE, has_lone_surrogate
 from stiva.oci import mediatypes as mt
 from stiva.oci.digest import Digest
 
@@ -94,6 +95,8 @@ def parse_manifest(raw: bytes, content_type: str | None, algorithm: str = "sha25
         raise InvalidManifest("manifest JSON is nested too deeply") from None
     if not isinstance(doc, dict):
         raise InvalidManifest("manifest must be a JSON object")
+    if has_lone_surrogate(doc):
+        raise InvalidManifest(f"manifest is not valid Unicode: {LONE_SURROGATE}")
     media_type = _resolve_media_type(doc, _base_type(content_type))
     if doc.get("schemaVersion") != 2 or isinstance(doc.get("schemaVersion"), bool):
         raise InvalidManifest("manifest schemaVersion must be 2")

@@ -25,6 +25,7 @@ from stiva.api.facts import request_facts, tags_of
 from stiva.api.signing import verify_request
 from stiva.errors import StivaError
 from stiva.iam import sigv4
+from stiva.jsontext import LONE_SURROGATE, has_lone_surrogate
 from stiva.services.context import RegistryContext
 from stiva.services.replication import inbound
 from stiva.storage.driver import StorageError
@@ -93,9 +94,14 @@ def _params(body: bytes) -> object:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        params = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise AwsError("SerializationException", "The request body is not valid JSON.") from None
+    if has_lone_surrogate(params):
+        raise AwsError(
+            "SerializationException", f"The request body is not valid Unicode: {LONE_SURROGATE}."
+        )
+    return params
 
 
 def _run(ctx: RegistryContext, operation: Operation, call: EcrCall) -> dict[str, Any]:
