@@ -3,6 +3,7 @@ happens before the write unit of work (`Uploads.stage`), which only checks and l
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import threading
@@ -137,3 +138,38 @@ def test_a_wrong_digest_stages_nothing(
     assert calls.seen == []
     assert _keys(s3_server, bucket, "blobs/") == set()
     assert _keys(s3_server, bucket, "uploads/") == set()  # the rejected session is over
+
+
+def test_ecr_layer_parts_are_assembled_outside_the_write_unit_of_work(
+    reg: InProcessRegistry, monkeypatch: pytest.MonkeyPatch, s3_server: S3Server, bucket: str
+) -> None:
+    """CompleteLayerUpload (ECR's own layer API) stages like the OCI PUT does."""
+    reg.create_repository(REPO)
+    upload_id = str(reg.ecr_ok("InitiateLayerUpload", repositoryName=REPO)["uploadId"])
+    parts = [hashlib.shake_256(b"part %d" % n).digest(MIN_PART + 10) for n in range(2)]
+    offset = 0
+    for data in parts:
+        answer = reg.ecr(
+            "UploadLayerPart",
+            repositoryName=REPO,
+            uploadId=upload_id,
+            partFirstByte=offset,
+            partLastByte=offset + len(data) - 1,
+            layerPartBlob=base64.b64encode(data).decode(),
+        )
+        assert answer.status_code == 200, answer.text
+        offset += len(data)
+    calls = Calls(reg, monkeypatch)
+    layer = b"".join(parts)
+    done = reg.ecr_ok(
+        "CompleteLayerUpload",
+        repositoryName=REPO,
+        uploadId=upload_id,
+        layerDigests=["sha256:" + "0" * 64, sha(layer)],  # the second one matches
+    )
+    assert done["layerDigest"] == sha(layer)
+    assert calls.seen == [("copy", False)]
+    got = reg.client.get(f"/v2/{REPO}/blobs/{sha(layer)}", headers=reg.auth)
+    assert got.content == layer
+    assert _keys(s3_server, bucket, "uploads/") == set()
+    assert len(_keys(s3_server, bucket, "blobs/")) == 1  # the non-matching digest staged nothing

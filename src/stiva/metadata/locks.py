@@ -9,8 +9,14 @@ completion could then accept content under another content's digest. Under the l
 starts where the previous one ended, so the size a cached hash state was computed at identifies
 the bytes it covers.
 
-- PostgreSQL: a session-level advisory lock on a connection of its own, keyed by the upload id
-  (collisions only serialize more).
+- PostgreSQL: a transaction-level advisory lock keyed by the upload id (collisions only
+  serialize more). Taken within a unit of work (`session` given: completing a session, an ECR
+  layer part), on that unit's own connection, and released when it ends: one connection per
+  request, so a busy pool cannot leave requests each holding one connection and waiting for a
+  second. Otherwise (a PATCH streaming a chunk) on a connection of its own, inside a
+  transaction held open until the release: the lock lives and dies with that transaction, so
+  it also holds behind a pooler in transaction mode (PgBouncer), where a session-level lock
+  could be taken and released on different server sessions.
 - SQLite (one machine, possibly several server processes): `flock` on one of 256 lock files
   beside the database file, chosen by the upload id; they are never deleted.
 
@@ -27,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 STRIPES = 256
 _NAMESPACE = b"stiva-upload:"
@@ -43,7 +50,12 @@ def _key(upload_id: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 class _AdvisoryLock:
+    """On a connection of its own, in a transaction open from acquire to release."""
+
     def __init__(self, engine: Engine, key: int) -> None:
         self._engine, self._key = engine, key
         self._connection: Any = None
@@ -51,8 +63,7 @@ class _AdvisoryLock:
     def acquire(self) -> None:
         connection = self._engine.connect()
         try:
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self._key})
-            connection.commit()
+            connection.execute(_XACT_LOCK, {"k": self._key})  # begins the transaction
         except BaseException:
             connection.close()
             raise
@@ -60,13 +71,21 @@ class _AdvisoryLock:
 
     def release(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-            connection.commit()
-        finally:
-            connection.close()  # a broken connection ends its session, and the lock with it
+        if connection is not None:
+            connection.close()  # rolls the transaction back, which releases the lock
+
+
+class _TransactionLock:
+    """Within a unit of work, on its connection; released when the unit of work ends."""
+
+    def __init__(self, session: Session, key: int) -> None:
+        self._session, self._key = session, key
+
+    def acquire(self) -> None:
+        self._session.execute(_XACT_LOCK, {"k": self._key})
+
+    def release(self) -> None:
+        pass  # held until the unit of work commits or rolls back
 
 
 class _FileLock:
@@ -107,10 +126,15 @@ class UploadLocks:
         )
         self._stripes = [threading.Lock() for _ in range(STRIPES)]
 
-    def lock(self, upload_id: str) -> UploadLock:
+    def lock(self, upload_id: str, session: Session | None = None) -> UploadLock:
+        """The session's lock; taken in `session`'s unit of work when given (PostgreSQL)."""
         key = _key(upload_id)
         if self._engine is not None and self._engine.dialect.name == "postgresql":
-            return _AdvisoryLock(self._engine, key)
+            return (
+                _AdvisoryLock(self._engine, key)
+                if session is None
+                else _TransactionLock(session, key)
+            )
         if self._directory is not None:
             return _FileLock(self._directory / f"{key % STRIPES:03d}")
         return _ThreadLock(self._stripes[key % STRIPES])

@@ -58,7 +58,7 @@ from stiva.oci.digest import Digest
 from stiva.oci.manifest import parse_manifest
 from stiva.services import downloads
 from stiva.services.deployment import Deployment
-from stiva.services.repositories import get_repository
+from stiva.services.repositories import find_repository, get_repository
 from stiva.services.templates import repository_for_push
 from stiva.services.uploads import Uploads
 from stiva.storage.base import Storage
@@ -214,6 +214,15 @@ def _upload_ref(repo: m.Repository, upload_id: str) -> str:
     )
 
 
+def upload_belongs(session: Session, *, account_id: str, name: str, upload_id: str) -> bool:
+    """Whether `upload_id` is an upload session of repository `name` (a plain read)."""
+    repo = find_repository(session, account_id=account_id, name=name)
+    if repo is None:
+        return False
+    row = session.get(m.Upload, upload_id)
+    return row is not None and row.repository_id == repo.id
+
+
 def _upload(session: Session, repo: m.Repository, upload_id: str) -> m.Upload:
     """The upload row, locked for this unit of work (parts of one upload are serialised)."""
     row = session.get(m.Upload, upload_id, with_for_update=True)
@@ -270,7 +279,7 @@ def upload_layer_part(
             f"{_upload_ref(repo, upload_id)} already has {MAX_PARTS} parts, "
             "the most a layer upload may have"
         )
-    writer = uploads.open_chunk(upload_id, start=received)
+    writer = uploads.open_chunk(upload_id, start=received, session=session)
     try:
         writer.write(data)
     except BaseException:
@@ -333,7 +342,7 @@ def complete_layer_upload(
             f"{_upload_ref(repo, upload_id)} cannot be completed because a part other than the "
             f"last is smaller than {MIN_PART_SIZE} bytes; layer parts must be at least 5 MiB"
         )
-    with uploads.exclusive(upload_id):  # no part lands between the hash and the commit
+    with uploads.exclusive(upload_id, session):  # no part lands between the hash and the commit
         size = uploads.size(upload_id)
         digest = _matching_digest(uploads, upload_id, size, digests)
         if digest is None:  # ECR's text

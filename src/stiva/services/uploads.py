@@ -118,9 +118,11 @@ class Uploads:
         self.locks = locks or UploadLocks(None)
 
     @contextlib.contextmanager
-    def exclusive(self, upload_id: str) -> Iterator[None]:
-        """Hold the session's lock: no chunk is appended meanwhile (not re-entrant)."""
-        lock = self.locks.lock(upload_id)
+    def exclusive(self, upload_id: str, session: Session | None = None) -> Iterator[None]:
+        """Hold the session's lock: no chunk is appended meanwhile (not re-entrant). Inside a
+        unit of work, pass its `session`: the lock is then taken on its connection (and may
+        last until it ends)."""
+        lock = self.locks.lock(upload_id, session)
         lock.acquire()
         try:
             yield
@@ -146,10 +148,12 @@ class Uploads:
         except PathNotFound:
             raise UploadNotFound(f"upload {upload_id} has no data") from None
 
-    def open_chunk(self, upload_id: str, *, start: int | None) -> ChunkWriter:
+    def open_chunk(
+        self, upload_id: str, *, start: int | None, session: Session | None = None
+    ) -> ChunkWriter:
         """A writer continuing the upload, holding its lock; `start` (from Content-Range) must
-        equal its size."""
-        lock = self.locks.lock(upload_id)
+        equal its size. `session`: the unit of work this runs in, if any (see `exclusive`)."""
+        lock = self.locks.lock(upload_id, session)
         lock.acquire()
         try:
             return self._open_chunk(upload_id, start, lock)
@@ -227,7 +231,7 @@ class Uploads:
         failed upload with `cancel` in a unit of work of its own.
         """
         self._hold(session, repository_id, upload_id)
-        with self.exclusive(upload_id):  # no chunk lands between the hash and the move
+        with self.exclusive(upload_id, session):  # no chunk lands between the hash and the move
             size = self.size(upload_id)
             actual = self.digest_of(upload_id, digest.algorithm, size=size)
             if actual != digest:

@@ -53,12 +53,14 @@ class Operation:
     `resource` says what `ecr:<Operation>` is authorized on: the repository the call names
     (`repositoryName`), the repositories it lists (`repositoryNames`, else all), the repository a
     resource ARN names (`resourceArn`, for tagging), or the registry as a whole (`*`).
-    `writes` runs the handler in a committing unit of work.
+    `writes` runs the handler in a committing unit of work. `prepare`, when given, runs first,
+    outside any unit of work (slow storage work the handler then finds done).
     """
 
     handler: Handler
     resource: Literal["repository", "repositories", "resource-arn", "*"]
     writes: bool = False
+    prepare: Callable[[EcrCall], None] | None = None
 
     def account_for(self, params: dict[str, Any], caller_account: str) -> str:
         """The registry a call addresses: the resource ARN's account, else registryId, else the

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from stiva.api.ecr.call import EcrCall, Operation
+from stiva.errors import InvalidDigest
 from stiva.metadata.database import Session
+from stiva.oci.digest import Digest
 from stiva.services import layers as svc
 
 
@@ -71,6 +73,26 @@ def upload_layer_part(session: Session, call: EcrCall) -> dict[str, Any]:
     }
 
 
+def stage_layer(call: EcrCall) -> None:
+    """Before CompleteLayerUpload's unit of work: copy the upload into place on stores where a
+    move copies (S3), as the OCI PUT does (`Uploads.stage`); only bytes matching a digest given,
+    only for an upload of the repository named."""
+    upload_id = str(call.params["uploadId"])
+    if call.ctx.storage.instant_move:
+        return
+    with call.ctx.db.read() as session:
+        if not svc.upload_belongs(
+            session, account_id=call.account_id, name=call.repository_name, upload_id=upload_id
+        ):
+            return  # the handler answers the error
+    for text in call.params["layerDigests"]:
+        try:
+            digest = Digest.parse(str(text))
+        except InvalidDigest:
+            continue  # the handler skips it too
+        call.ctx.uploads.stage(upload_id, digest)
+
+
 def complete_layer_upload(session: Session, call: EcrCall) -> dict[str, Any]:
     layer = svc.complete_layer_upload(
         session,
@@ -106,6 +128,8 @@ OPERATIONS: dict[str, Operation] = {
     "BatchCheckLayerAvailability": Operation(batch_check_layer_availability, "repository"),
     "InitiateLayerUpload": Operation(initiate_layer_upload, "repository", writes=True),
     "UploadLayerPart": Operation(upload_layer_part, "repository", writes=True),
-    "CompleteLayerUpload": Operation(complete_layer_upload, "repository", writes=True),
+    "CompleteLayerUpload": Operation(
+        complete_layer_upload, "repository", writes=True, prepare=stage_layer
+    ),
     "GetDownloadUrlForLayer": Operation(get_download_url_for_layer, "repository"),
 }

@@ -105,6 +105,8 @@ def _params(body: bytes) -> object:
 
 
 def _run(ctx: RegistryContext, operation: Operation, call: EcrCall) -> dict[str, Any]:
+    if operation.prepare is not None:
+        operation.prepare(call)
     unit = ctx.db.write if operation.writes else ctx.db.read
     with unit() as session:
         return operation.handler(session, call)
