@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from stiva.admin import create_account
 from stiva.app import make_worker
+from stiva.metadata import models as m
 from stiva.services.context import RegistryContext
 from tests.support.registry import InProcessRegistry, in_process_registry
 
@@ -223,7 +225,12 @@ def _retag(reg: InProcessRegistry, name: str, raw: bytes, tag: str) -> None:
     assert response.status_code == 201, response.text
 
 
-def test_backfill_copies_existing_images(reg: InProcessRegistry) -> None:
+def test_backfill_copies_existing_images(
+    reg: InProcessRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stiva.services.replication import backfill
+
+    monkeypatch.setattr(backfill, "PREPARE_BATCH", 2)  # five images: three preparing steps
     reg.create_repository("old")
     pushed = [reg.push_image("old", f"v{i}", reg.auth) for i in range(3)]
     before = [digest for digest, _raw in pushed]
@@ -271,6 +278,9 @@ def test_backfill_copies_existing_images(reg: InProcessRegistry) -> None:
     assert missing.json()["__type"] == "ReplicationBackfillNotFoundException"
     for digest in before:
         assert _status(reg, "old", digest)[0]["status"] == "COMPLETE"
+    _retag(reg, "old", pushed[1][1], "again")  # re-opens that image's delivery
+    later = reg.ecr_ok("DescribeReplicationBackfillResults", replicationBackfillId=backfill_id)
+    assert later["progress"] == result["progress"]  # a finished backfill's counts stay
 
 
 def _backfill_to_the_end(reg: InProcessRegistry, destination: dict[str, str]) -> dict[str, Any]:
@@ -320,6 +330,84 @@ def test_backfill_fails_when_half_the_image_tag_pairs_fail(reg: InProcessRegistr
     assert result["status"] == "FAILED", result
     assert result["failureCode"] == "REPLICATION_FAILURES"
     assert result["progress"]["failedReplicationCount"] == 3
+
+
+def test_a_stop_never_overwrites_the_end_of_a_backfill(reg: InProcessRegistry) -> None:
+    """The job's step holds the backfill's row: a stop arriving meanwhile waits, then finds the
+    backfill ended (and says so) instead of leaving it STOPPING with no job to finish it."""
+    import threading
+
+    from stiva.errors import ReplicationBackfillInvalidStatus
+    from stiva.services.replication import backfill
+
+    reg.create_repository("old")
+    reg.push_image("old", "v1", reg.auth)
+    _allow_source(reg)
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    started = reg.ecr_ok(
+        "StartReplicationBackfill", destination={"region": "us-east-1", "registryId": OTHER}
+    )
+    backfill_id = started["replicationBackfillId"]
+    ctx = _ctx(reg)
+    outcome: list[object] = []
+
+    def stop() -> None:
+        try:
+            with ctx.db.write() as session:
+                backfill.stop_backfill(session, account_id=reg.account_id, backfill_id=backfill_id)
+            outcome.append("stopped")
+        except ReplicationBackfillInvalidStatus as exc:
+            outcome.append(exc)
+
+    with ctx.db.write() as session:  # a job step ending the backfill
+        row = backfill.get_backfill(
+            session, account_id=reg.account_id, backfill_id=backfill_id, lock=True
+        )
+        row.status = "COMPLETE"
+        stopper = threading.Thread(target=stop)
+        stopper.start()
+        stopper.join(timeout=1)
+        assert stopper.is_alive()  # waiting for the step's row
+    stopper.join(timeout=30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], ReplicationBackfillInvalidStatus)
+    with ctx.db.read() as session:
+        final = backfill.get_backfill(session, account_id=reg.account_id, backfill_id=backfill_id)
+        assert final.status == "COMPLETE"
+
+
+def test_pushes_reopening_one_delivery_each_count_a_generation(reg: InProcessRegistry) -> None:
+    """A delivery re-opened by two pushes at once ends two generations on: an attempt that
+    read the older tags can never be recorded as the newer push's delivery."""
+    import threading
+
+    from stiva.services.replication import outbox
+    from stiva.services.replication.rules import Destination
+
+    reg.create_repository("app")
+    digest, _ = reg.push_image("app", "v1", reg.auth)
+    ctx = _ctx(reg)
+    where = Destination("us-east-1", OTHER)
+
+    def reopen() -> int:
+        with ctx.db.write() as session:
+            row = outbox.open_delivery(
+                session, account_id=reg.account_id, name="app", digest=digest, destination=where
+            )
+            return row.generation
+
+    first = reopen()
+    with ctx.db.write() as session:
+        outbox.open_delivery(
+            session, account_id=reg.account_id, name="app", digest=digest, destination=where
+        )
+        racing = threading.Thread(target=reopen)
+        racing.start()
+        racing.join(timeout=1)
+    racing.join(timeout=30)
+    with ctx.db.read() as session:
+        rows = session.scalars(select(m.ReplicationDelivery)).all()
+        assert [row.generation for row in rows] == [first + 2]
 
 
 def test_delete_replication_removes_at_destination(reg: InProcessRegistry) -> None:

@@ -5,7 +5,8 @@ backfills in progress per registry and one per destination region (ECR's limits)
 `replication-backfill` job moves a backfill along:
 
     PREPARING   every image of a repository whose rule targets the destination gets a
-                delivery (re-opened if it exists) and an item; progress is null meanwhile
+                delivery (re-opened if it exists) and an item, PREPARE_BATCH images per
+                step (each a short transaction); progress is null meanwhile
     IN_PROGRESS progress counts follow the deliveries; when all are terminal: COMPLETE, or
                 FAILED (failureCode REPLICATION_FAILURES) when half or more failed
     STOPPING    (StopReplicationBackfill) → STOPPED; deliveries already queued still finish
@@ -23,8 +24,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from stiva.errors import (
@@ -45,6 +47,7 @@ JOB_KIND = "replication-backfill"
 PREPARING, IN_PROGRESS, STOPPING, STOPPED = "PREPARING", "IN_PROGRESS", "STOPPING", "STOPPED"
 LIVE = (PREPARING, IN_PROGRESS, STOPPING)
 MAX_LIVE = 10
+PREPARE_BATCH = 500  # images given a delivery per step (one short write each)
 POLL = timedelta(seconds=1)
 
 
@@ -100,8 +103,11 @@ def start_backfill(
     return row
 
 
-def get_backfill(session: Session, *, account_id: str, backfill_id: str) -> m.ReplicationBackfill:
-    row = session.get(m.ReplicationBackfill, backfill_id)
+def get_backfill(
+    session: Session, *, account_id: str, backfill_id: str, lock: bool = False
+) -> m.ReplicationBackfill:
+    """The backfill; with `lock`, its row locked until this unit of work ends."""
+    row = session.get(m.ReplicationBackfill, backfill_id, with_for_update=lock)
     if row is None or row.account_id != account_id:
         raise ReplicationBackfillNotFound(
             f"The replication backfill '{backfill_id}' does not exist in the registry with id "
@@ -111,7 +117,8 @@ def get_backfill(session: Session, *, account_id: str, backfill_id: str) -> m.Re
 
 
 def stop_backfill(session: Session, *, account_id: str, backfill_id: str) -> m.ReplicationBackfill:
-    row = get_backfill(session, account_id=account_id, backfill_id=backfill_id)
+    # Locked: a job step ending the backfill meanwhile is seen (its status), not overwritten.
+    row = get_backfill(session, account_id=account_id, backfill_id=backfill_id, lock=True)
     if row.status not in (PREPARING, IN_PROGRESS):
         raise ReplicationBackfillInvalidStatus(
             f"The replication backfill '{backfill_id}' is {row.status} and cannot be stopped"
@@ -121,23 +128,37 @@ def stop_backfill(session: Session, *, account_id: str, backfill_id: str) -> m.R
 
 
 def run_backfill(ctx: RegistryContext, job: ClaimedJob) -> None:
-    """The job handler: one step of the state machine above; re-queued until terminal."""
+    """The job handler: one step of the state machine above; re-queued until terminal.
+
+    The backfill's row is locked for the step, so a stop waits for it and then sees what it did
+    (and a step never overwrites a stop). Preparing goes a batch of images per step.
+    """
+    payload = dict(job.payload)
     with ctx.db.write() as session:
-        row = session.get(m.ReplicationBackfill, str(job.payload["backfill_id"]))
+        row = session.get(m.ReplicationBackfill, str(payload["backfill_id"]), with_for_update=True)
         if row is None or row.status not in LIVE:
             return
+        run_after = ctx.now() + POLL
         if row.status == PREPARING:
-            _prepare(session, row)
-            row.status = IN_PROGRESS
+            cursor = _prepare(session, row, payload.get("after"))
+            payload["after"] = cursor
+            if cursor is None:
+                row.status = IN_PROGRESS
+            else:
+                run_after = ctx.now()  # the next batch at once
         elif row.status == STOPPING:
             _finish(session, row, STOPPED, ctx)
             return
         elif _finished(session, row, ctx):
             return
-        jobs.enqueue(session, kind=JOB_KIND, payload=job.payload, run_after=ctx.now() + POLL)
+        jobs.enqueue(session, kind=JOB_KIND, payload=payload, run_after=run_after)
 
 
-def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
+def _prepare(
+    session: Session, row: m.ReplicationBackfill, after: list[Any] | None
+) -> list[Any] | None:
+    """Open the deliveries of the next batch of images after `after` (repository name, manifest
+    id); the cursor to go on from, or None when every image has its delivery."""
     rules = get_rules(session, account_id=row.account_id)
     destination = Destination(row.destination_region, row.destination_registry_id)
     child = aliased(m.ManifestChild)
@@ -152,8 +173,8 @@ def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
         .where(m.ImageTag.manifest_id == m.Manifest.id)
         .scalar_subquery()
     )
-    images = session.execute(
-        select(m.Repository.name, m.Manifest.digest, tags)
+    query = (
+        select(m.Repository.name, m.Manifest.id, m.Manifest.digest, tags)
         .join(m.Manifest, m.Manifest.repository_id == m.Repository.id)
         .where(
             m.Repository.account_id == row.account_id,
@@ -161,8 +182,18 @@ def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
             m.Manifest.digest.not_in(listed),
         )
         .order_by(m.Repository.name, m.Manifest.id)
-    ).all()
-    for name, digest, tag_count in images:
+        .limit(PREPARE_BATCH)
+    )
+    if after is not None:
+        last_name, last_id = str(after[0]), int(after[1])
+        query = query.where(
+            or_(
+                m.Repository.name > last_name,
+                and_(m.Repository.name == last_name, m.Manifest.id > last_id),
+            )
+        )
+    images = session.execute(query).all()
+    for name, _manifest_id, digest, tag_count in images:
         if not any(t.destination == destination for t in targets(rules, name=name, tags=None)):
             continue
         delivery = open_delivery(
@@ -177,6 +208,9 @@ def _prepare(session: Session, row: m.ReplicationBackfill) -> None:
                 replications=max(1, tag_count),
             )
         )
+    if len(images) < PREPARE_BATCH:
+        return None
+    return [images[-1][0], images[-1][1]]
 
 
 def _statuses(
@@ -219,11 +253,15 @@ def _finish(
 
 
 def progress(session: Session, row: m.ReplicationBackfill) -> Progress | None:
+    """Counts from the deliveries while the backfill runs; once it ended, from the outcomes
+    frozen on its items (a later push or backfill re-opens the same deliveries)."""
     if row.status == PREPARING:
         return None
     counts: Counter[str] = Counter()
     codes: set[str] = set()
     for item, status, code in _statuses(session, row.id):
+        if row.status not in LIVE:
+            status, code = item.status or "", item.failure_code
         counts[status] += item.replications
         if code:
             codes.add(code)

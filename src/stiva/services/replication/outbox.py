@@ -66,7 +66,10 @@ def open_delivery(
 
 
 def _find(session: Session, key: dict[str, str]) -> m.ReplicationDelivery | None:
-    query = select(m.ReplicationDelivery).filter_by(**key)
+    """The delivery, locked until this unit of work ends: two pushes re-opening it take turns,
+    so each counts its own generation (an unlocked read lost one: a delivery of the older
+    tags could then be recorded as the newer one's)."""
+    query = select(m.ReplicationDelivery).filter_by(**key).with_for_update()
     return session.scalars(query).first()
 
 
