@@ -7,10 +7,8 @@ requests, well-known blobs, bad digests) and the spec's upload rules (416 with L
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import httpx2 as httpx
@@ -18,6 +16,7 @@ import pytest
 
 from tests.api.test_iam_helpers import allow, iam, new_user_keys, policy
 from tests.support.registry import InProcessRegistry
+from tests.support.writes import track_writes
 
 REPO = "blobs/app"
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -535,24 +534,14 @@ def test_completion_on_a_node_without_the_hash_state_reads_the_bytes_outside_the
     (by the closing PUT's chunk, empty or not); that read must not happen inside a write unit of
     work (on SQLite, every writer's lock), and completion must not read them once more."""
     ctx = registry.client.app.state.ctx  # type: ignore[attr-defined]
-    writing = threading.local()
     reads: list[bool] = []
-    database_write, rehash = ctx.db.write, ctx.uploads._rehash
-
-    @contextlib.contextmanager
-    def write() -> Iterator[object]:
-        writing.on = True
-        try:
-            with database_write() as session:
-                yield session
-        finally:
-            writing.on = False
+    rehash = ctx.uploads._rehash
+    writing = track_writes(ctx.db, monkeypatch)
 
     def tracked_rehash(upload_id: str, algorithm: str) -> object:
-        reads.append(getattr(writing, "on", False))
+        reads.append(writing())
         return rehash(upload_id, algorithm)
 
-    monkeypatch.setattr(ctx.db, "write", write)
     monkeypatch.setattr(ctx.uploads, "_rehash", tracked_rehash)
     data = b"bytes hashed again after a restart" * 1000
     location = client.start()

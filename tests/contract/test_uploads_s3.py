@@ -4,9 +4,7 @@ happens before the write unit of work (`Uploads.stage`), which only checks and l
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from stiva.storage.s3_files import MIN_PART
 from tests.contract.test_gc import context, sha
 from tests.support.registry import InProcessRegistry, in_process_registry
 from tests.support.s3 import S3Server, credentials_in_env
+from tests.support.writes import track_writes
 
 REPO = "team/app"
 PREFIX = "uploads-test"
@@ -46,25 +45,13 @@ class Calls:
     def __init__(self, reg: InProcessRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
         ctx = context(reg)
         self.seen: list[tuple[str, bool]] = []
-        writing = threading.local()
-        database_write = ctx.db.write
-
-        @contextlib.contextmanager
-        def write() -> Iterator[object]:
-            writing.on = True
-            try:
-                with database_write() as session:
-                    yield session
-            finally:
-                writing.on = False
-
-        monkeypatch.setattr(ctx.db, "write", write)
+        writing = track_writes(ctx.db, monkeypatch)
         driver = ctx.storage.driver
         for name in ("copy", "move"):
             original = getattr(driver, name)
 
             def tracked(source: str, destination: str, _n: str = name, _o: Any = original) -> None:
-                self.seen.append((_n, getattr(writing, "on", False)))
+                self.seen.append((_n, writing()))
                 _o(source, destination)
 
             monkeypatch.setattr(driver, name, tracked)
