@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +18,17 @@ from sqlalchemy import select
 from stiva.metadata import models as m
 from stiva.oci.digest import Digest
 from stiva.storage.layout import blob_path
+from tests.support.layers import LayerBuilder
 from tests.support.lifecycle import START
-from tests.support.scanning import SYNTHETIC, Scanning, debian_base, import_paths, scanning_registry
+from tests.support.scanning import (
+    SYNTHETIC,
+    Scanning,
+    alpine_layer,
+    debian_base,
+    import_paths,
+    job_errors,
+    scanning_registry,
+)
 
 DAY = timedelta(days=1)
 NEW = {
@@ -168,3 +178,106 @@ def test_turning_continuous_scanning_on_scans_images_already_pushed(sc: Scanning
     page = sc.findings("later/app", digest)
     assert page["imageScanStatus"]["status"] == "ACTIVE"
     assert page["imageScanFindings"]["enhancedFindings"]
+
+
+def status(sc: Scanning, name: str, digest: str) -> str:
+    return str(sc.findings(name, digest)["imageScanStatus"]["status"])
+
+
+def scan_jobs(sc: Scanning) -> int:
+    with sc.ctx.db.read() as session:
+        return len(session.scalars(select(m.Job.id).where(m.Job.kind == "scan-image")).all())
+
+
+def alpine_advisory(advisory_id: str, package: str, fixed: str) -> dict[str, Any]:
+    return {
+        "id": advisory_id,
+        "modified": "2026-06-01T00:00:00Z",
+        "affected": [
+            {
+                "package": {"ecosystem": "Alpine:v3.4", "name": package},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
+                ],
+            }
+        ],
+    }
+
+
+def test_an_advisory_with_a_version_past_pythons_digit_limit_is_ignored(
+    sc: Scanning, tmp_path: Path
+) -> None:
+    """Its range cannot be compared (`int()` refuses 5000 digits): it matches nothing, and the
+    pass matches everything else instead of failing."""
+    live = sc.push_layers("live/app", "v1", [alpine_layer()])
+    sc.drain()
+    records = [
+        alpine_advisory("ALPINE-TEST-HUGE", "musl", f"1.1.{'9' * 5000}-r0"),
+        alpine_advisory("ALPINE-TEST-ZLIB", "zlib", "1.2.11-r0"),
+    ]
+    import_paths(sc.ctx, update(tmp_path, records))
+    sc.drain()
+    assert job_errors(sc.ctx, "scan-continuous") == []
+    assert set(findings_by_id(sc, "live/app", live)) == {"ALPINE-TEST-ZLIB"}
+
+
+def test_an_image_that_cannot_be_matched_does_not_stop_the_pass(
+    sc: Scanning, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = sc.push_layers("live/app", "v1", [debian_base().gzip()])
+    fine = sc.push_layers("live/app", "v2", [debian_base().gzip(), LayerBuilder().tar()])
+    sc.drain()
+    with sc.ctx.db.write() as session:
+        manifest_id = session.scalar(select(m.Manifest.id).where(m.Manifest.digest == broken))
+        scan = session.get(m.ImageScan, manifest_id)
+        assert scan is not None
+        stored, scan.inventory = scan.inventory, "{not json"  # cannot be read back
+    import_paths(sc.ctx, update(tmp_path, [NEW]))
+    with caplog.at_level(logging.ERROR):
+        sc.drain()
+    assert job_errors(sc.ctx, "scan-continuous") == []
+    assert "CVE-2026-0100" in findings_by_id(sc, "live/app", fine)
+    assert f"continuous scan of image {manifest_id} failed" in caplog.text
+    with sc.ctx.db.write() as session:
+        scan = session.get(m.ImageScan, manifest_id)
+        assert scan is not None
+        scan.inventory = stored  # DescribeImageScanFindings reads it too
+    assert status(sc, "live/app", broken) == "ACTIVE"  # left as it was, for the next pass
+    assert "CVE-2026-0100" not in findings_by_id(sc, "live/app", broken)
+
+
+def test_enhanced_scanning_scans_images_basic_found_unsupported(sc: Scanning) -> None:
+    """BASIC reads OS packages only; once the repository is under continuous scanning, an
+    image it found unsupported is scanned. What ENHANCED cannot scan either is not retried."""
+    sc.registry.create_repository("legacy/app")
+    sc.configure("BASIC", ("SCAN_ON_PUSH", ["legacy"]))
+    gemspec = 'Gem::Specification.new do |s|\n  s.name = "rack"\n  s.version = "2.2.3"\nend\n'
+    gems = LayerBuilder().file("usr/local/bundle/specifications/rack-2.2.3.gemspec", gemspec)
+    ruby = sc.push_layers("legacy/app", "ruby", [gems.gzip()])
+    scratch = sc.push_layers("legacy/app", "scratch", [LayerBuilder().file("hello", b"hi").gzip()])
+    chart = sc.put(
+        "legacy/app",
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": sc.blob("legacy/app", b"{}", "application/vnd.cncf.helm.config.v1+json"),
+            "layers": [],
+        },
+        "chart",
+    )
+    sc.drain()
+    for digest in (ruby, scratch, chart):
+        assert status(sc, "legacy/app", digest) == "UNSUPPORTED_IMAGE"
+    assert scan_jobs(sc) == 2
+
+    sc.configure("ENHANCED", ("CONTINUOUS_SCAN", ["legacy"]))
+    sc.drain()
+    assert status(sc, "legacy/app", ruby) == "ACTIVE"
+    assert "GHSA-TEST-rack" in findings_by_id(sc, "legacy/app", ruby)
+    assert status(sc, "legacy/app", scratch) == "UNSUPPORTED_IMAGE"
+    assert status(sc, "legacy/app", chart) == "UNSUPPORTED_IMAGE"
+    assert scan_jobs(sc) == 4  # the gems and the scratch image, once each
+    import_paths(sc.ctx, SYNTHETIC, prune=True)
+    sc.configure("ENHANCED", ("CONTINUOUS_SCAN", ["legacy", "live"]))
+    sc.drain()
+    assert scan_jobs(sc) == 4

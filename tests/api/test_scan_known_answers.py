@@ -253,3 +253,22 @@ def test_alpine_secdb_known_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     }
     assert "CVE-2016-2147" not in {n for n, *_ in found}  # busybox fixed in 1.24.2-r0
     assert len(found) == 11 + 2 * 23  # the pure scanner's count: 11 + openssl's 23 twice
+
+
+def test_alpine_secdb_findings_claim_no_vendor_dates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secdb document dates nothing: `vendorUpdatedAt` (optional in ECR's model) is left
+    out rather than reported as 1970."""
+    with scanning_registry(tmp_path / "data", monkeypatch) as sc:
+        import_paths(sc.ctx, VULNDB / "alpine-secdb" / "v3.4" / "main.yaml")
+        sc.registry.create_repository("alpine")
+        sc.configure("ENHANCED", ("SCAN_ON_PUSH", ["alpine"]))
+        digest = sc.push_layers("alpine", "3.4", [alpine_layer()])
+        sc.drain()
+        items = sc.all_findings("alpine", digest, key="enhancedFindings")
+    assert len(items) > 10
+    for item in items:
+        details = item["packageVulnerabilityDetails"]
+        assert "vendorUpdatedAt" not in details
+        assert "vendorCreatedAt" not in details

@@ -4,6 +4,7 @@ texts, the 24-hour quota, pagination, DescribeImages' scan members, and scan eve
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from stiva.metadata import models as m
 from stiva.services import events
-from tests.support.layers import LayerBuilder
+from stiva.services.scanning import scan_job
+from tests.support.layers import OS_PACKAGES, LayerBuilder
 from tests.support.lifecycle import OCI_INDEX, OCI_MANIFEST, START
 from tests.support.scanning import (
     SYNTHETIC,
@@ -23,6 +25,7 @@ from tests.support.scanning import (
     attributes,
     debian_base,
     import_paths,
+    job_errors,
     scanning_registry,
 )
 
@@ -53,6 +56,32 @@ def start(sc: Scanning, digest: str, name: str = "app") -> dict[str, Any]:
 
 def start_error(sc: Scanning, digest: str, name: str = "app") -> tuple[str, str]:
     return sc.error("StartImageScan", repositoryName=name, imageId={"imageDigest": digest})
+
+
+def scan_events(sc: Scanning) -> list[dict[str, Any]]:
+    """The details of the "ECR Image Scan" events, oldest first."""
+    with sc.ctx.db.read() as session:
+        return [
+            json.loads(e.detail)
+            for e in events.list_events(session)
+            if e.detail_type == "ECR Image Scan"
+        ]
+
+
+def chart(sc: Scanning, name: str = "app") -> dict[str, Any]:
+    """A Helm chart's manifest: an artifact, not an image."""
+    return {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": sc.blob(name, b"{}", "application/vnd.cncf.helm.config.v1+json"),
+        "layers": [sc.blob(name, b"chart", "application/vnd.cncf.helm.chart.content.v1.tar+gzip")],
+    }
+
+
+def gems_only() -> bytes:
+    """A layer with a Ruby gem and no OS: BASIC cannot scan it, ENHANCED can."""
+    gemspec = 'Gem::Specification.new do |s|\n  s.name = "rack"\n  s.version = "2.2.3"\nend\n'
+    return LayerBuilder().file("usr/local/bundle/specifications/rack-2.2.3.gemspec", gemspec).gzip()
 
 
 def test_manual_scan(sc: Scanning, debian: bytes) -> None:
@@ -304,3 +333,106 @@ def test_pushing_an_artifact_with_scan_on_push_records_it_unsupported(sc: Scanni
     assert status["status"] == "UNSUPPORTED_IMAGE"
     assert "'application/vnd.example.sbom'" in status["description"]
     assert scan_jobs(sc) == 0
+
+
+def test_a_version_past_pythons_digit_limit_does_not_fail_the_scan(sc: Scanning) -> None:
+    """`1.1.999…` (5000 digits) cannot be compared: that package has no finding, the others
+    are matched, and the scan completes instead of failing its job again and again."""
+    import_paths(sc.ctx, VULNDB / "alpine-secdb" / "v3.4" / "main.yaml")
+    sc.configure("BASIC", ("SCAN_ON_PUSH", ["app"]))
+    installed = (
+        f"P:musl\nV:1.1.{'9' * 5000}-r0\nA:x86_64\no:musl\n\n"
+        "P:busybox\nV:1.24.2-r9\nA:x86_64\no:busybox\n\n"
+    )
+    release = (OS_PACKAGES / "alpine-3.4" / "etc" / "os-release").read_bytes()
+    layer = (
+        LayerBuilder()
+        .file("etc/os-release", release)
+        .file("lib/apk/db/installed", installed)
+        .gzip()
+    )
+    digest = sc.push_layers("app", "v1", [layer])
+    sc.drain()
+    assert job_errors(sc.ctx, "scan-image") == []
+    assert sc.findings("app", digest)["imageScanStatus"]["status"] == "COMPLETE"
+    found = {(f["name"], attributes(f)["package_name"]) for f in sc.all_findings("app", digest)}
+    assert ("CVE-2016-6301", "busybox") in found
+    assert {package for _name, package in found} == {"busybox"}
+
+
+def test_a_failure_after_the_layers_are_read_ends_the_scan_failed(
+    sc: Scanning, debian: bytes, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        raise RuntimeError("a bug in matching")
+
+    monkeypatch.setattr(scan_job, "evaluate", broken)
+    digest = sc.push_layers("app", "v1", [debian])
+    start(sc, digest)
+    with caplog.at_level(logging.ERROR):
+        sc.drain()
+    assert "a bug in matching" in caplog.text  # the cause is logged...
+    assert sc.findings("app", digest)["imageScanStatus"] == {
+        "status": "FAILED",
+        "description": "The scan failed: internal error (the registry logged the cause).",
+    }  # ...and the scan ends, without failing its job (which would leave it IN_PROGRESS)
+    assert job_errors(sc.ctx, "scan-image") == []
+    assert [e["scan-status"] for e in scan_events(sc)] == ["FAILED"]
+
+
+@pytest.mark.parametrize("operation", ["StartImageScan", "DescribeImageScanFindings"])
+def test_an_image_id_must_name_an_image(sc: Scanning, debian: bytes, operation: str) -> None:
+    """As UpdateImageStorageClass answers: neither tag nor digest, or a malformed digest, is
+    InvalidParameterException (not the repository's first image)."""
+    sc.push_layers("app", "v1", [debian])
+    texts = {
+        "{}": "Invalid request parameters: both tag and digest cannot be null",
+        '{"imageDigest": "sha256:nothex"}': "Invalid request parameters: image digest should "
+        "satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+    }
+    for image_id, text in texts.items():
+        answer = sc.error(operation, repositoryName="app", imageId=json.loads(image_id))
+        assert answer == ("InvalidParameterException", text)
+        assert answer == sc.error(
+            "UpdateImageStorageClass",
+            repositoryName="app",
+            imageId=json.loads(image_id),
+            targetStorageClass="ARCHIVE",
+        )
+    assert scan_jobs(sc) == 0
+
+
+def test_an_artifact_refused_at_push_is_a_scan_event(sc: Scanning) -> None:
+    sc.configure("BASIC", ("SCAN_ON_PUSH", ["app"]))
+    digest = sc.put("app", chart(sc), "chart")
+    assert sc.findings("app", digest)["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+    assert scan_events(sc) == [
+        {
+            "scan-status": "UNSUPPORTED_IMAGE",
+            "repository-name": "app",
+            "finding-severity-counts": {},
+            "image-digest": digest,
+            "image-tags": ["chart"],
+        }
+    ]
+    sc.configure("ENHANCED", ("SCAN_ON_PUSH", ["app"]))
+    sc.put("app", chart(sc) | {"annotations": {"v": "2"}}, "chart2")
+    assert len(scan_events(sc)) == 1  # ENHANCED scans are not "ECR Image Scan" events
+
+
+def test_enhanced_scan_on_push_scans_an_image_basic_found_unsupported(sc: Scanning) -> None:
+    """BASIC reads OS packages only: an image of gems is UNSUPPORTED_IMAGE to it. Pushed again
+    under ENHANCED, which reads gems, it is scanned (once)."""
+    sc.configure("BASIC", ("SCAN_ON_PUSH", ["app"]))
+    digest = sc.push_layers("app", "v1", [gems_only()])
+    sc.drain()
+    assert sc.findings("app", digest)["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+    sc.configure("ENHANCED", ("SCAN_ON_PUSH", ["app"]))
+    assert sc.push_layers("app", "v2", [gems_only()]) == digest
+    sc.drain()
+    page = sc.findings("app", digest)
+    assert page["imageScanStatus"]["status"] == "COMPLETE"
+    [finding] = page["imageScanFindings"]["enhancedFindings"]
+    assert finding["packageVulnerabilityDetails"]["vulnerablePackages"][0]["name"] == "rack"
+    sc.push_layers("app", "v3", [gems_only()])
+    assert scan_jobs(sc) == 2  # BASIC's, then ENHANCED's: no more

@@ -29,6 +29,7 @@ from tests.support.layers import DATA, VULNDB
 
 START = datetime(2026, 2, 1, tzinfo=UTC)
 OSV = VULNDB / "osv"
+SYNTHETIC = DATA / "osv" / "synthetic.json"
 RECORD = {
     "id": "GHSA-TEST-0001",
     "modified": "2026-01-01T00:00:00Z",
@@ -185,6 +186,87 @@ def test_an_import_that_changes_something_queues_a_continuous_pass(
     assert jobs == ["scan-continuous"]
 
 
+def zip_of(path: Path, *records: dict[str, Any]) -> Path:
+    """An osv.dev-style zip: one JSON file per record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for record in records:
+            archive.writestr(f"{record['id']}.json", json.dumps(record))
+    return path
+
+
+def test_osv_download_layout_names_sources_after_their_ecosystem(
+    ctx: RegistryContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """osv.dev serves `<ECOSYSTEM>/all.zip`: each is its own source, so pruning one snapshot
+    never deletes another's records."""
+    pypi = zip_of(tmp_path / "osvdl" / "PyPI" / "all.zip", RECORD)
+    npm_record = RECORD | {
+        "id": "GHSA-TEST-NPM",
+        "affected": [RECORD["affected"][0] | {"package": {"ecosystem": "npm", "name": "left"}}],
+    }
+    npm = zip_of(tmp_path / "osvdl" / "npm" / "all.zip", npm_record)
+    reports = [*run(ctx, pypi, prune=True), *run(ctx, npm, prune=True)]
+    assert [(r.name, r.added, r.removed) for r in reports] == [
+        ("osv:PyPI", 1, 0),
+        ("osv:npm", 1, 0),
+    ]
+    assert lookup(ctx, "PyPI", "some-package") == ["GHSA-TEST-0001"]
+    monkeypatch.chdir(pypi.parent)  # the same name from wherever the path is given
+    [again] = run(ctx, Path("all.zip"), prune=True)
+    assert (again.name, again.unchanged, again.removed) == ("osv:PyPI", 1, 0)
+    unzipped = write(tmp_path / "osvdl" / "Go" / "all" / "GO-TEST.json", RECORD)
+    assert [r.name for r in run(ctx, unzipped.parent)] == ["osv:Go"]
+    assert [r.name for r in run(ctx, tmp_path / "osvdl")] == ["osv:osvdl", "osv:PyPI", "osv:npm"]
+
+
+def test_json_array_items_that_are_not_objects_are_invalid(
+    ctx: RegistryContext, tmp_path: Path
+) -> None:
+    [report] = run(ctx, write(tmp_path / "feed.json", [RECORD, 5, "x", None]))
+    assert counts(report) == (1, 0, 0, 0, 3)
+
+
+def test_a_malformed_secdb_document_is_invalid_and_leaves_no_source(
+    ctx: RegistryContext, tmp_path: Path
+) -> None:
+    path = tmp_path / "v3.99" / "main.yaml"
+    path.parent.mkdir()
+    path.write_text("distroversion: v3.99\nreponame: main\npackages: 5\n")
+    [report] = run(ctx, path)
+    assert (report.name, report.records, counts(report)) == (
+        "alpine-secdb:v3.99/main", 0, (0, 0, 0, 0, 1),
+    )  # fmt: skip
+    assert report.problems == [
+        f"{path}: not an Alpine secdb document: packages is int 5, not a list"
+    ]
+    path.write_text("distroversion: v3.99\npackages:\n  - pkg: {name: x, secfixes: {1.0: [\n")
+    [unreadable] = run(ctx, path)
+    assert (unreadable.name, unreadable.invalid) == ("alpine-secdb:v3.99/main", 1)
+    assert "not valid YAML" in unreadable.problems[0]
+    not_zip = tmp_path / "Broken.zip"
+    not_zip.write_text("not a zip")
+    [broken] = run(ctx, not_zip)
+    assert (broken.name, broken.invalid, broken.problems) == (
+        "osv:Broken", 1, [f"{not_zip}: not a zip archive"],
+    )  # fmt: skip
+    with ctx.db.read() as session:
+        assert vulndb.status(session) == []
+
+
+def test_secdb_records_have_no_modified_time(ctx: RegistryContext) -> None:
+    """A secdb document does not say when an advisory changed: nothing claims 1970."""
+    [main] = run(ctx, VULNDB / "alpine-secdb" / "v3.4" / "main.yaml")
+    with ctx.db.read() as session:
+        [status] = vulndb.status(session)
+        modified = set(session.scalars(select(m.VulnRecord.modified)))
+    assert (status.name, status.records, status.last_modified) == (
+        "alpine-secdb:v3.4/main", main.records, None,
+    )  # fmt: skip
+    assert modified == {""}
+    assert not vulndb.is_older("", "1970-01-01T00:00:00Z")  # so such records replace the epoch
+
+
 # --- the commands ----------------------------------------------------------------------------
 
 
@@ -215,6 +297,38 @@ def test_vulndb_commands(tmp_path: Path) -> None:
     ]
     table = runner.invoke(main, ["vulndb", "status", *data])
     assert "20 records in 2 sources" in table.output
+    header, npm, osv = table.output.splitlines()[:3]
+    assert header.split() == [
+        "SOURCE", "RECORDS", "WITHDRAWN", "NEWEST", "MODIFIED", "LAST", "UPDATE", "IMPORTED",
+    ]  # fmt: skip
+    newest = {s["name"]: s["lastModified"] for s in doc["sources"]}
+    assert npm.split()[3] == newest["osv:npm-sample"][:10]
+    assert osv.split()[3] == newest["osv:osv"][:10]
+
+
+def test_vulndb_import_reports_invalid_documents_and_goes_on(tmp_path: Path) -> None:
+    settings = load_settings(overrides={"data_dir": tmp_path / "data"})
+    prepare(settings)
+    broken = tmp_path / "v3.99" / "main.yaml"
+    broken.parent.mkdir()
+    broken.write_text("distroversion: v3.99\nreponame: main\npackages: 5\n")
+    data = ["--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(
+        main, ["vulndb", "import", *data, str(OSV / "npm-sample"), str(broken), str(SYNTHETIC)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    lines = result.output.splitlines()
+    assert lines[0].startswith("osv:npm-sample: 3 records")
+    assert lines[1:3] == [
+        "alpine-secdb:v3.99/main: 0 records, 0 withdrawn (0 added, 0 updated, 0 unchanged, "
+        "0 removed, 1 invalid)",
+        f"  invalid: {broken}: not an Alpine secdb document: packages is int 5, not a list",
+    ]
+    assert lines[3].startswith("osv:synthetic: 17 records")
+    status = CliRunner().invoke(main, ["vulndb", "status", "--json", *data])
+    names = [s["name"] for s in json.loads(status.output)["sources"]]
+    assert names == ["osv:npm-sample", "osv:synthetic"]
 
 
 @pytest.mark.sqlite_only  # with PostgreSQL the database is configured, not found in a directory

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from stiva.metadata import models as m
 from stiva.services.context import RegistryContext
 from stiva.services.scanning import vulndb_files
 from stiva.services.scanning.vulndb import SourceReport, import_source
@@ -239,6 +241,15 @@ def ecr_name(advisory_id: str, known: dict[str, list[str]]) -> str:
 def import_paths(ctx: RegistryContext, *paths: Path, prune: bool = False) -> list[SourceReport]:
     sources = [source for path in paths for source in vulndb_files.sources_of(path)]
     return [import_source(ctx.db, s, prune=prune, now=ctx.now) for s in sources]
+
+
+def job_errors(ctx: RegistryContext, kind: str) -> list[str]:
+    """The last error of every job of this kind that failed (and waits for a retry, or gave up)."""
+    with ctx.db.read() as session:
+        rows = session.scalars(
+            select(m.Job.last_error).where(m.Job.kind == kind, m.Job.last_error.is_not(None))
+        )
+        return [str(error) for error in rows]
 
 
 def rules(*pairs: tuple[str, list[str]]) -> list[dict[str, Any]]:

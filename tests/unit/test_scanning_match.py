@@ -15,8 +15,8 @@ import yaml
 
 from stiva.scanning.inventory import Inventory, merge
 from stiva.scanning.layer import analyze_layer
-from stiva.scanning.match import Finding, match
-from stiva.scanning.osv import alpine_secdb_to_osv, merge_records
+from stiva.scanning.match import Finding, fixed_version, is_affected, match
+from stiva.scanning.osv import alpine_secdb_to_osv, merge_records, parse_osv
 from tests.support.layers import (
     DATA,
     OS_PACKAGES,
@@ -206,3 +206,28 @@ def test_matching_is_a_pure_function_of_the_cached_inventory(
 ) -> None:
     again = Inventory.from_json(inventory.to_json())
     assert match(again, advisories) == match(inventory, advisories)
+
+
+def test_versions_past_pythons_digit_limit_leave_their_ranges_out() -> None:
+    """`1.1.999…` (5000 digits) makes int() raise ValueError: matching ignores what it cannot
+    compare, as it ignores any unreadable version, instead of failing the scan."""
+    huge = "9" * 5000
+    events = [[f"1.1.{huge}-r0"], ["1.1.16.1-r0", f"1.1.16.{huge}-r0"]]
+    record = {
+        "id": "ALPINE-TEST-HUGE",
+        "modified": "2026-01-01T00:00:00Z",
+        "affected": [
+            {
+                "package": {"ecosystem": "Alpine:v3.4", "name": "musl"},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
+                    for fixes in events
+                    for fixed in fixes
+                ],
+            }
+        ],
+    }
+    [affected] = parse_osv(record).affected
+    assert not is_affected(affected, f"1.1.{huge}-r0", "Alpine:v3.4")
+    assert is_affected(affected, "1.1.14-r10", "Alpine:v3.4")
+    assert fixed_version(affected, "1.1.14-r10", "Alpine:v3.4") == "1.1.16.1-r0"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 import yaml
 
+from stiva.scanning import secdb
 from stiva.scanning.errors import InvalidAdvisory
 from stiva.scanning.inventory import Inventory
 from stiva.scanning.match import in_range, is_affected, match
@@ -268,6 +270,25 @@ def test_alpine_secdb_conversion() -> None:
     assert fixed == "3.1.0-r4"  # the lowest fix when a CVE is listed twice
     assert parse_osv(records["ALPINE-CVE-2023-2"]).affected[0].key == ("Alpine:v3.18", "openssl")
     assert alpine_secdb_to_osv({"distroversion": "edge", "packages": []}) == []
+    assert all("modified" not in r for r in records.values())  # secdb dates nothing
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"distroversion": "v3.99", "reponame": "main", "packages": 5}, "packages is int 5"),
+        ({"distroversion": "v3.99", "packages": {"pkg": {}}}, "packages is dict"),
+        ({"distroversion": "edge", "packages": []}, "distroversion 'edge' is not"),
+        ({"packages": []}, "distroversion None is not"),
+        (["distroversion", "v3.18"], "not a mapping"),
+    ],
+)
+def test_malformed_secdb_documents_say_why(document: Any, problem: str) -> None:
+    assert (secdb.problem(document) or "").startswith(problem)
+    if isinstance(document, dict):
+        assert alpine_secdb_to_osv(document) == []
+    assert secdb.problem(SECDB) is None
+    assert secdb.problem({"distroversion": "v3.18", "packages": None}) is None
 
 
 def test_real_secdb_documents_convert_and_merge_across_releases() -> None:

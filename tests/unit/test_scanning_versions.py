@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stiva.scanning.errors import InvalidVersion, UnsupportedEcosystem, VersionError
-from stiva.scanning.versions import compare, compare_semver
+from stiva.scanning.versions import SCHEMES, compare, compare_semver
 from tests.support.layers import VECTORS
 
 ECOSYSTEMS = {
@@ -112,6 +112,26 @@ def test_unknown_ecosystem_is_a_typed_error() -> None:
 def test_invalid_version_is_a_typed_error(ecosystem: str, bad: str) -> None:
     with pytest.raises(InvalidVersion):
         compare(ecosystem, bad, "1.0.0")
+
+
+HUGE = "1.1." + "9" * 5000  # past Python's 4300-digit limit for int()
+
+
+def _outcome(ecosystem: str, a: str, b: str) -> int | str:
+    """The comparison, or the version InvalidVersion names."""
+    try:
+        return compare(ecosystem, a, b)
+    except InvalidVersion as raised:
+        return raised.version
+
+
+@pytest.mark.parametrize("ecosystem", sorted(SCHEMES))
+def test_a_component_past_pythons_digit_limit_is_an_invalid_version(ecosystem: str) -> None:
+    """Each comparison either orders the strings or raises InvalidVersion naming the huge one;
+    int()'s own ValueError never escapes (it failed a scan job over and over)."""
+    for a, b in [(HUGE, HUGE), ("1.1.14-r10", HUGE), (HUGE, "1.1.14-r10")]:
+        ordered = 0 if a == b else -1 if b == HUGE else 1
+        assert _outcome(ecosystem, a, b) in (ordered, HUGE)
 
 
 def test_semver_ranges_use_semver_whatever_the_ecosystem() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,26 @@ def vulndb() -> None:
     """Import and inspect the offline vulnerability database (works while the server runs)."""
 
 
-def _report_line(report: Any) -> str:
-    return (
+def _report_lines(report: Any) -> list[str]:
+    line = (
         f"{report.name}: {report.records} records, {report.withdrawn} withdrawn "
         f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.removed} removed, {report.invalid} invalid)"
     )
+    return [line, *(f"  invalid: {problem}" for problem in report.problems)]
+
+
+def _modified(text: str | None) -> str:
+    """A record's `modified` for the status table: to the second, UTC, when it reads as one."""
+    if not text:
+        return "-"
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text[:20]
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return f"{when:%Y-%m-%d %H:%M:%S}Z"
 
 
 @vulndb.command("import")
@@ -53,7 +68,8 @@ def vulndb_import(
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
         return
     for report in reports:
-        click.echo(_report_line(report))
+        for line in _report_lines(report):
+            click.echo(line)
 
 
 @vulndb.command("status")
@@ -82,11 +98,13 @@ def vulndb_status(config: Path | None, data_dir: Path | None, as_json: bool) -> 
         return
     width = max(len(s.name) for s in sources)
     click.echo(
-        f"{'SOURCE':<{width}}  {'RECORDS':>8}  {'WITHDRAWN':>9}  LAST UPDATE           IMPORTED"
+        f"{'SOURCE':<{width}}  {'RECORDS':>8}  {'WITHDRAWN':>9}  {'NEWEST MODIFIED':<20}  "
+        "LAST UPDATE           IMPORTED"
     )
     for s in sources:
+        newest = _modified(s.last_modified)
         click.echo(
-            f"{s.name:<{width}}  {s.records:>8}  {s.withdrawn:>9}  "
+            f"{s.name:<{width}}  {s.records:>8}  {s.withdrawn:>9}  {newest:<20}  "
             f"{s.updated_at:%Y-%m-%d %H:%M:%S}Z  {s.imported_at:%Y-%m-%d %H:%M:%S}Z"
         )
     total = sum(s.records for s in sources)

@@ -128,8 +128,11 @@ def fixed_version(affected: Affected, version: str, ecosystem: str) -> str | Non
         return None
     best = candidates[0]
     for candidate in candidates[1:]:
-        if best[1](candidate[0], best[0]) < 0:
-            best = candidate
+        try:
+            if best[1](candidate[0], best[0]) < 0:
+                best = candidate
+        except VersionError:
+            continue
     return best[0]
 
 

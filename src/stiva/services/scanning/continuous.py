@@ -6,14 +6,20 @@ under CONTINUOUS_SCAN (active images, not indexes), then, `BATCH` images per uni
 - an image with a stored inventory (its last scan COMPLETE or ACTIVE) is re-matched from it:
   no layer is read; findings that appear are opened, those that disappear are CLOSED, both
   with their first/last observed times (`findings.record`); its status becomes ACTIVE;
-- an image never scanned gets a scan (PENDING + a `scan-image` job), or UNSUPPORTED_IMAGE;
-- an image whose scan is waiting, FAILED or UNSUPPORTED_IMAGE is left alone.
+- an image never scanned by enhanced scanning gets a scan (PENDING + a `scan-image` job), or
+  UNSUPPORTED_IMAGE: one never scanned, and one BASIC found UNSUPPORTED_IMAGE (an image
+  without OS packages may hold language packages; `hooks.awaits_scan`);
+- an image whose scan is waiting, FAILED or UNSUPPORTED_IMAGE under ENHANCED is left alone.
 
-Parsed advisories are shared across the whole pass.
+Parsed advisories are shared across the whole pass. An image whose turn fails (a bug, bad
+data) does not stop the pass: the batch is done again one image per unit of work, and that
+image is logged and left as it was (its findings those of its last match), to be tried again
+by the next pass, which the next import queues.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,6 +35,7 @@ from stiva.services.scanning import config, hooks
 from stiva.services.scanning.advisories import Memo
 from stiva.services.scanning.evaluate import StoredInventory, evaluate
 
+log = logging.getLogger(__name__)
 BATCH = 25
 _REMATCH = (hooks.COMPLETE, hooks.ACTIVE)
 
@@ -39,6 +46,34 @@ class PassReport:
     queued: int = 0
     opened: int = 0
     closed: int = 0
+    failed: int = 0
+
+    def __add__(self, other: PassReport) -> PassReport:
+        return PassReport(
+            self.rematched + other.rematched,
+            self.queued + other.queued,
+            self.opened + other.opened,
+            self.closed + other.closed,
+            self.failed + other.failed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An image a continuous pass looks at, with its scan row's status and type (None: none)."""
+
+    manifest_id: int
+    status: str | None
+    scan_type: str | None
+
+    @property
+    def awaits_scan(self) -> bool:
+        return hooks.awaits_scan(self.status, self.scan_type, config.ENHANCED)
+
+    @property
+    def due(self) -> bool:
+        """Whether the pass does anything with it (see the module docstring)."""
+        return self.awaits_scan or self.status in _REMATCH
 
 
 def continuous_repositories(session: Session) -> list[int]:
@@ -57,13 +92,13 @@ def continuous_repositories(session: Session) -> list[int]:
     return ids
 
 
-def targets(session: Session) -> list[tuple[int, str | None]]:
-    """(manifest id, scan status or None) of every image a continuous pass looks at."""
+def targets(session: Session) -> list[Target]:
+    """Every image a continuous pass looks at."""
     repositories = continuous_repositories(session)
     if not repositories:
         return []
     rows = session.execute(
-        select(m.Manifest.id, m.ImageScan.status)
+        select(m.Manifest.id, m.ImageScan.status, m.ImageScan.scan_type)
         .outerjoin(m.ImageScan, m.ImageScan.manifest_id == m.Manifest.id)
         .where(
             m.Manifest.repository_id.in_(repositories),
@@ -72,7 +107,7 @@ def targets(session: Session) -> list[tuple[int, str | None]]:
         )
         .order_by(m.Manifest.id)
     )
-    return [(manifest_id, status) for manifest_id, status in rows]
+    return [Target(manifest_id, status, scan_type) for manifest_id, status, scan_type in rows]
 
 
 def rematch(
@@ -92,7 +127,9 @@ def rematch(
 
 def _begin(session: Session, manifest_id: int, ctx: RegistryContext) -> bool:
     row = session.get(m.Manifest, manifest_id)
-    if row is None or session.get(m.ImageScan, manifest_id) is not None:
+    scan = session.get(m.ImageScan, manifest_id)
+    status, scanned_as = (scan.status, scan.scan_type) if scan is not None else (None, None)
+    if row is None or not hooks.awaits_scan(status, scanned_as, config.ENHANCED):
         return False
     reason = hooks.unsupported_reason(parse_manifest(row.content, row.media_type))
     if reason is not None:
@@ -108,21 +145,38 @@ def _begin(session: Session, manifest_id: int, ctx: RegistryContext) -> bool:
     return True
 
 
+def _turn(session: Session, target: Target, ctx: RegistryContext, memo: Memo) -> PassReport:
+    """What the pass does for one image, in the caller's unit of work."""
+    if target.awaits_scan:
+        return PassReport(queued=int(_begin(session, target.manifest_id, ctx)))
+    opened, closed = rematch(session, manifest_id=target.manifest_id, ctx=ctx, memo=memo)
+    return PassReport(rematched=1, opened=opened, closed=closed)
+
+
+def _batch(ctx: RegistryContext, batch: list[Target], memo: Memo) -> PassReport:
+    """One unit of work for the batch; when it fails, one per image, failures logged."""
+    try:
+        with ctx.db.write() as session:
+            report = PassReport()
+            for target in batch:
+                report += _turn(session, target, ctx, memo)
+            return report
+    except Exception:  # one image's failure must not cost the others their match
+        if len(batch) == 1:
+            log.exception("continuous scan of image %s failed", batch[0].manifest_id)
+            return PassReport(failed=1)
+    return sum((_batch(ctx, [target], memo) for target in batch), PassReport())
+
+
 def continuous_pass(ctx: RegistryContext) -> PassReport:
     """One pass over every CONTINUOUS_SCAN image (see the module docstring)."""
     with ctx.db.read() as session:
-        todo = [(i, s) for i, s in targets(session) if s is None or s in _REMATCH]
+        todo = [target for target in targets(session) if target.due]
     memo = Memo()
-    rematched = queued = opened = closed = 0
+    report = PassReport()
     for start in range(0, len(todo), BATCH):
-        with ctx.db.write() as session:
-            for manifest_id, status in todo[start : start + BATCH]:
-                if status is None:
-                    queued += _begin(session, manifest_id, ctx)
-                    continue
-                more, less = rematch(session, manifest_id=manifest_id, ctx=ctx, memo=memo)
-                rematched, opened, closed = rematched + 1, opened + more, closed + less
-    return PassReport(rematched, queued, opened, closed)
+        report += _batch(ctx, todo[start : start + BATCH], memo)
+    return report
 
 
 def run_continuous(ctx: RegistryContext, job: ClaimedJob) -> None:

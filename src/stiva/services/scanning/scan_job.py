@@ -6,7 +6,10 @@
    layers are merged. A rejected layer (bomb, traversal, truncated stream...) or one missing
    from storage ends the scan FAILED with the reason; nothing here raises to the worker.
 3. A write: the inventory is stored, matched against the database and the findings recorded
-   (`evaluate`), the status set, the scan event written.
+   (`evaluate`), the status set, the scan event written. Should that fail (a bug, data the
+   matcher chokes on), it is rolled back, logged, and the scan ends FAILED with a reason in a
+   unit of work of its own: nothing here raises to the worker but a database that cannot be
+   written at all (the worker retries the job).
 
 Statuses: COMPLETE ("The scan was completed successfully."); ACTIVE ("Continuous scan is
 selected for image.") when the repository is under CONTINUOUS_SCAN; UNSUPPORTED_IMAGE
@@ -45,6 +48,7 @@ CONTINUOUS_TEXT = "Continuous scan is selected for image."
 UNSUPPORTED_TEXT = (
     "UnsupportedImageError: The operating system and/or package manager are not supported."
 )
+INTERNAL_TEXT = "The scan failed: internal error (the registry logged the cause)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,5 +182,11 @@ def run_scan(ctx: RegistryContext, job: ClaimedJob) -> None:
         outcome = _analyse(ctx, target)
     except Exception:  # a bug in an analyzer must not leave the scan IN_PROGRESS forever
         log.exception("scan of image %s failed", target.digest)
-        outcome = Outcome(None, "The scan failed: internal error (the registry logged the cause).")
-    _record(ctx, target, outcome)
+        outcome = Outcome(None, INTERNAL_TEXT)
+    try:
+        _record(ctx, target, outcome)
+    except Exception:  # nor a bug in matching or recording: the scan ends FAILED
+        if outcome.stored is None:
+            raise  # recording a failure failed: the database itself (the worker retries)
+        log.exception("recording the scan of image %s failed", target.digest)
+        _record(ctx, target, Outcome(None, INTERNAL_TEXT))

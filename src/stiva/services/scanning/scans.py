@@ -1,5 +1,9 @@
 """The scanning operations of ECR's control plane, as services.
 
+Both image operations first check the image id as UpdateImageStorageClass does
+(`images.check_image_id`): neither tag nor digest, or a malformed digest or tag, is
+InvalidParameterException with ECR's text.
+
 StartImageScan (BASIC scanning's manual scan): refused for an archived image
 (ImageArchivedException), for an index or an artifact (UnsupportedImageTypeException, ECR's
 text), under ENHANCED scanning (ValidationException "This feature is disabled": ECR has no
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from stiva.errors import (
     FeatureDisabled,
     ImageArchived,
+    InvalidParameter,
     LimitExceeded,
     ScanNotFound,
     UnsupportedImageType,
@@ -50,6 +55,11 @@ DISABLED_TEXT = (
 
 
 def _image(session: Session, repository: m.Repository, image_id: ImageId) -> m.Manifest:
+    """The image `image_id` names; InvalidParameter, in ECR's words, for an id naming none (no
+    tag nor digest) or malformed, as UpdateImageStorageClass answers."""
+    problem = images.check_image_id(image_id)
+    if problem is not None:
+        raise InvalidParameter(problem.reason)
     manifest_id = images.find_image(session, repository.id, image_id)
     row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
     if row is None:

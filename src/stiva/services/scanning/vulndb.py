@@ -13,7 +13,10 @@ most one batch. An import is incremental and idempotent:
 
 When anything changed, the source's `updated_at` moves (ECR's `vulnerabilitySourceUpdatedAt`)
 and a continuous pass is queued (`queue.enqueue_continuous`), in the same unit of work.
-Records that are not valid OSV (no id, unreadable files) are counted and skipped.
+Records that are not valid OSV (no id, unreadable files, array items that are not objects, a
+document that is not what its name says) are counted and skipped, with the source's `problems`
+in the report. A source is created with its first valid record: one that holds none is reported
+but leaves nothing behind. A record without `modified` (secdb's) is never "older" than another.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class SourceReport:
     invalid: int = 0
     records: int = 0
     withdrawn: int = 0
+    problems: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -69,7 +73,8 @@ class SourceReport:
 
     def to_json(self) -> dict[str, Any]:
         keys = ("name", "kind", "location", "added", "updated", "unchanged", "removed")
-        return {key: getattr(self, key) for key in (*keys, "invalid", "records", "withdrawn")}
+        doc = {key: getattr(self, key) for key in (*keys, "invalid", "records", "withdrawn")}
+        return doc | ({"problems": list(self.problems)} if self.problems else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +126,18 @@ def _instant(text: str) -> datetime | None:
 
 
 def is_older(candidate: str, stored: str) -> bool:
-    """Whether `candidate` (an OSV `modified`) is strictly before `stored`."""
+    """Whether `candidate` (an OSV `modified`) is strictly before `stored`; an unknown (empty)
+    `modified` is not."""
+    if not candidate:
+        return False
     a, b = _instant(candidate), _instant(stored)
     if a is not None and b is not None and (a.tzinfo is None) == (b.tzinfo is None):
         return a < b
     return candidate < stored
+
+
+def _source_id(session: Session, name: str) -> int | None:
+    return session.scalar(select(m.VulnSource.id).where(m.VulnSource.name == name))
 
 
 def _ensure_source(session: Session, source: Source, now: datetime) -> int:
@@ -255,7 +267,7 @@ def _finish(session: Session, source_id: int, report: SourceReport, now: datetim
             func.max(m.VulnRecord.modified),
         ).where(m.VulnRecord.source_id == source_id)
     ).one()
-    row.record_count, row.withdrawn_count, row.last_modified = count, withdrawn, newest
+    row.record_count, row.withdrawn_count, row.last_modified = count, withdrawn, newest or None
     row.location, row.imported_at = report.location, now
     report.records, report.withdrawn = count, withdrawn
     if report.changed:
@@ -268,11 +280,18 @@ def import_source(
 ) -> SourceReport:
     """Import one source, a unit of work per batch; see the module docstring."""
     report = SourceReport(source.name, source.kind, source.location)
-    with db.write() as session:
-        source_id = _ensure_source(session, source, now())
+    report.problems += source.problems
+    with db.read() as session:
+        source_id = _source_id(session, source.name)
     for batch in _batches(source.records(), report):
+        if not batch:
+            continue  # every record of it invalid
         with db.write() as session:
+            if source_id is None:
+                source_id = _ensure_source(session, source, now())
             store_batch(session, source_id=source_id, batch=batch, report=report, now=now())
+    if source_id is None:
+        return report  # nothing valid, and nothing stored before: no source
     with db.write() as session:
         if prune:
             report.removed = _prune(session, source_id, report.seen)
