@@ -209,6 +209,14 @@ def test_filter_by_image_ids(lc: Lifecycle, seven: dict[str, str]) -> None:
     )
     assert code == "InvalidParameterException"
     assert "imageIds" in message
+    for empty_or_bad, text in (
+        ({}, "both tag and digest cannot be null"),  # would match every result
+        ({"imageDigest": "sha256:zz"}, "image digest should satisfy the regex"),
+    ):
+        code, message = lc.error(
+            "GetLifecyclePolicyPreview", repositoryName="app", imageIds=[empty_or_bad]
+        )
+        assert (code, text in message) == ("InvalidParameterException", True), message
 
 
 def test_pages_with_max_results_and_next_token(lc: Lifecycle, seven: dict[str, str]) -> None:
