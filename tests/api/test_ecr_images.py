@@ -267,6 +267,68 @@ def test_batch_get_image_failures_and_media_types(repo: Repo) -> None:
     assert too_many.json()["__type"] == "InvalidParameterException"
 
 
+def test_batch_get_image_converts_by_tag_between_oci_and_docker(repo: Repo) -> None:
+    """As ECR converts pulls by tag: the converted manifest and its type, imageId the image's."""
+    oci_digest, oci_text = repo.push(repo.image_doc("oci", annotations={"a": "dropped"}), "oci")
+    docker_digest, docker_text = repo.push(repo.image_doc("docker", docker=True), "docker")
+    result = repo.call(
+        "BatchGetImage",
+        imageIds=[{"imageTag": "oci"}],
+        acceptedMediaTypes=[DOCKER_MANIFEST, DOCKER_LIST],
+    )
+    [image] = result["images"]
+    assert image["imageId"] == {"imageDigest": oci_digest, "imageTag": "oci"}
+    assert image["imageManifestMediaType"] == DOCKER_MANIFEST
+    source, converted = json.loads(oci_text), json.loads(image["imageManifest"])
+    assert converted == {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {**source["config"], "mediaType": DOCKER_CONFIG},
+        "layers": [{**source["layers"][0], "mediaType": DOCKER_LAYER}],
+    }
+    # the same bytes a `/v2/` pull by tag with that Accept serves
+    pulled = repo.registry.client.get(
+        f"/v2/{repo.name}/manifests/oci", headers={**repo.auth, "Accept": DOCKER_MANIFEST}
+    )
+    assert pulled.content == image["imageManifest"].encode()
+    back = repo.call(
+        "BatchGetImage", imageIds=[{"imageTag": "docker"}], acceptedMediaTypes=[OCI_MANIFEST]
+    )["images"][0]
+    assert back["imageId"] == {"imageDigest": docker_digest, "imageTag": "docker"}
+    assert back["imageManifestMediaType"] == OCI_MANIFEST
+    assert json.loads(back["imageManifest"])["layers"][0]["mediaType"] == OCI_LAYER
+    assert json.loads(docker_text)["layers"][0]["mediaType"] == DOCKER_LAYER
+
+
+def test_batch_get_image_never_converts_by_digest_nor_what_does_not_convert(
+    repo: Repo,
+) -> None:
+    digest, _ = repo.push(repo.image_doc("by digest"), "v1")
+    child = repo.push(repo.image_doc("child"))
+    repo.push(repo.index(child), "multi")
+    subject = repo.push(repo.image_doc("subject"))
+    repo.push(repo.artifact(subject, SBOM, "sbom"), "sbom")
+    result = repo.call(
+        "BatchGetImage",
+        imageIds=[
+            {"imageDigest": digest},
+            {"imageDigest": digest, "imageTag": "v1"},
+            {"imageTag": "multi"},
+            {"imageTag": "sbom"},
+        ],
+        acceptedMediaTypes=[DOCKER_MANIFEST, DOCKER_LIST],
+    )
+    assert result["images"] == []
+    assert [f["failureCode"] for f in result["failures"]] == ["ImageNotFound"] * 4
+    assert "acceptedMediaTypes excludes" in result["failures"][0]["failureReason"]
+    schema1 = repo.call(
+        "BatchGetImage",
+        imageIds=[{"imageTag": "v1"}],
+        acceptedMediaTypes=["application/vnd.docker.distribution.manifest.v1+json"],
+    )
+    assert [f["failureCode"] for f in schema1["failures"]] == ["ImageNotFound"]
+
+
 # --- BatchDeleteImage ----------------------------------------------------------------------
 
 

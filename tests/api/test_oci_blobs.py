@@ -8,7 +8,7 @@ requests, well-known blobs, bad digests) and the spec's upload rules (416 with L
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import httpx2 as httpx
@@ -44,7 +44,7 @@ class Client:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | Iterator[bytes] | None = None,
     ) -> httpx.Response:
         url = url.replace("<name>", self.name)
         return self.http.request(
@@ -266,6 +266,56 @@ def test_bad_content_range_is_416_and_writes_nothing(
     assert client("GET", location).headers["range"] == "0-0"
     data = blob(10, "after a bad range")
     assert client.patch(location, data, 0).status_code == 202  # the session is still usable
+
+
+def pieces(data: bytes, size: int = 1000) -> Iterator[bytes]:
+    """A body sent chunked: no Content-Length, so only its Content-Range says how long it is."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+@pytest.mark.parametrize("length", [99, 101, 5000], ids=["short", "one over", "far over"])
+def test_chunked_body_not_matching_its_range_is_416_and_writes_nothing(
+    client: Client, method: str, length: int
+) -> None:
+    data = blob(300, "chunked ranges")
+    location = client.start()
+    assert client.patch(location, data[:100], 0).status_code == 202
+    body = blob(length, "wrong length")
+    refused = client(
+        method,
+        location,
+        params={"digest": digest_of(data)} if method == "PUT" else None,
+        headers={**OCTET, "Content-Range": "100-199"},  # 100 bytes
+        content=pieces(body),
+    )
+    assert refused.status_code == 416, refused.text
+    assert codes(refused) == ["BLOB_UPLOAD_INVALID"]
+    assert (refused.headers["location"], refused.headers["range"]) == (location, "0-99")
+    status = client("GET", location)
+    assert (status.status_code, status.headers["range"]) == (204, "0-99")  # nothing appended
+    resumed = client(
+        "PATCH", location, headers={**OCTET, "Content-Range": "100-299"}, content=pieces(data[100:])
+    )
+    assert (resumed.status_code, resumed.headers["range"]) == (202, "0-299")
+    done = client("PUT", location, params={"digest": digest_of(data)})
+    assert done.status_code == 201, done.text
+    assert client("GET", done.headers["location"]).content == data
+
+
+def test_large_chunked_body_with_a_range_is_spooled_then_appended(client: Client) -> None:
+    data = blob(3 * 1024 * 1024 + 17, "spooled past memory")  # past the 1 MiB in-memory spool
+    location = client.start()
+    put = client(
+        "PUT",
+        location,
+        params={"digest": digest_of(data)},
+        headers={**OCTET, "Content-Range": f"0-{len(data) - 1}"},
+        content=pieces(data, 64 * 1024),
+    )
+    assert put.status_code == 201, put.text
+    assert client("GET", put.headers["location"]).content == data
 
 
 def test_put_without_or_with_malformed_digest_keeps_the_upload(client: Client) -> None:

@@ -1,14 +1,18 @@
-"""Content discovery on `/v2/`: the base endpoint, tag listing with `n`/`last`/`Link`, referrers."""
+"""Content discovery on `/v2/`: the base endpoint, tag and catalog listing with `n`/`last`/`Link`,
+referrers."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
+from stiva.api.oci import discovery
+from tests.api.test_iam_helpers import allow, iam, new_user_keys, policy
 from tests.support.registry import InProcessRegistry
 
 REPO = "discovery/app"
@@ -119,7 +123,46 @@ def test_empty_repository_lists_no_tags(repo: Repo) -> None:
     assert tags_page(repo).json()["tags"] == []
 
 
-@pytest.mark.parametrize("n", ["-1", "ten", "1.5"])
+@pytest.mark.parametrize("n", ["10000000000", "9" * 5000, "00000000000002"])
+def test_huge_page_sizes_are_taken(repo: Repo, n: str) -> None:
+    for tag in TAGS:
+        repo.tag(tag)
+    response = tags_page(repo, n=n)
+    expected = TAGS[: int(n)] if len(n) < 20 else TAGS
+    assert response.json()["tags"] == expected
+    assert ("link" in response.headers) == (len(expected) < len(TAGS))
+
+
+def test_page_size_past_what_one_response_holds_follows_links(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discovery, "TAGS_PAGE", 2)
+    for tag in TAGS:
+        repo.tag(tag)
+    first = tags_page(repo, n="10000000000")
+    assert first.json()["tags"] == ["a", "b"]
+    assert first.headers["link"] == f'</v2/{REPO}/tags/list?n=2&last=b>; rel="next"'
+    assert tags_page(repo).json()["tags"] == TAGS  # without n: every tag, as before
+
+
+def test_catalog_takes_a_huge_page_size(registry: InProcessRegistry) -> None:
+    for name in ("catalog/a", "catalog/b"):
+        registry.create_repository(name)
+    response = registry.client.get(
+        "/v2/_catalog", params={"n": "10000000000"}, headers=registry.auth
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["repositories"] == ["catalog/a", "catalog/b"]
+    assert "link" not in response.headers
+    page = registry.client.get(
+        "/v2/_catalog", params={"n": "1", "last": "catalog/a"}, headers=registry.auth
+    )
+    assert page.json()["repositories"] == ["catalog/b"]
+    bad = registry.client.get("/v2/_catalog", params={"n": "x"}, headers=registry.auth)
+    assert (bad.status_code, codes(bad)) == (400, ["UNSUPPORTED"])
+
+
+@pytest.mark.parametrize("n", ["-1", "ten", "1.5", "²", "1e3", " 5"])
 def test_bad_page_size_is_400(repo: Repo, n: str) -> None:
     response = repo.get("/v2/<name>/tags/list", n=n)
     assert response.status_code == 400
@@ -244,9 +287,38 @@ def test_referrers_of_an_invalid_digest_is_400(repo: Repo, bad: str) -> None:
     assert codes(response) == ["DIGEST_INVALID"]
 
 
-def test_referrers_of_an_unknown_repository_is_name_unknown(registry: InProcessRegistry) -> None:
-    response = registry.client.get(
-        f"/v2/discovery/none/referrers/{sha256(b'x')}", headers=registry.auth
+def test_referrers_of_an_unknown_repository_is_an_empty_index(
+    registry: InProcessRegistry,
+) -> None:
+    """Not 404: clients read a 404 as "no referrers API" and fall back to the tag schema."""
+    path = f"/v2/discovery/none/referrers/{sha256(b'x')}"
+    response = registry.client.get(path, headers=registry.auth)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == OCI_INDEX
+    assert response.json() == {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+    filtered = registry.client.get(path, params={"artifactType": SBOM}, headers=registry.auth)
+    assert filtered.json()["manifests"] == []
+    assert filtered.headers["oci-filters-applied"] == "artifactType"
+
+
+def test_referrers_of_an_unknown_repository_still_need_authorization(
+    registry: InProcessRegistry,
+) -> None:
+    users = iam(registry)
+    stranger = new_user_keys(users, "stranger")
+    users.call(
+        "PutUserPolicy",
+        UserName="stranger",
+        PolicyName="p",
+        PolicyDocument=policy(allow("ecr:GetAuthorizationToken")),
     )
-    assert response.status_code == 404
-    assert codes(response) == ["NAME_UNKNOWN"]
+    as_stranger = replace(
+        registry,
+        access_key_id=stranger.access_key_id,
+        secret_access_key=stranger.secret_access_key,
+    )
+    response = as_stranger.client.get(
+        f"/v2/discovery/none/referrers/{sha256(b'x')}", headers=as_stranger.auth
+    )
+    assert response.status_code == 403, response.text
+    assert codes(response) == ["DENIED"]

@@ -4,7 +4,7 @@ Covers the manifest data sets of the newer conformance runner (image, no layers,
 nested index, empty index, non-distributable layers, custom fields, large manifest, sha512 by
 digest, bad digest) and the spec's negative paths (MANIFEST_INVALID, MANIFEST_BLOB_UNKNOWN with
 one error per digest, 413 past 4 MiB, DIGEST_INVALID), plus Stiva's ECR rules (immutable tags,
-children of a live index, no Docker schema 1).
+children of a live index, no Docker schema 1, OCI <-> Docker schema 2 conversion on pull by tag).
 """
 
 from __future__ import annotations
@@ -245,22 +245,115 @@ def test_sha512_manifests_and_index_by_digest(repo: Repo) -> None:
     assert got.headers["docker-content-digest"] == index_digest
 
 
-def test_docker_manifest_by_tag_honours_accept(repo: Repo) -> None:
-    doc = {
+# --- Accept: conversion by tag (ECR: OCI image manifest <-> Docker schema 2) ----------------
+
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+
+def docker_image(repo: Repo, seed: str) -> dict[str, Any]:
+    return {
         "schemaVersion": 2,
         "mediaType": DOCKER_MANIFEST,
-        "config": repo.blob(b'{"os":"linux"}', DOCKER_CONFIG),
-        "layers": [repo.blob(b"docker layer", "application/vnd.docker.image.rootfs.diff.tar.gzip")],
+        "config": repo.blob(json.dumps({"os": "linux", "seed": seed}).encode(), DOCKER_CONFIG),
+        "layers": [repo.blob(f"docker layer {seed}".encode(), DOCKER_LAYER)],
     }
+
+
+def pull(repo: Repo, reference: str, accept: str | None, method: str = "GET") -> httpx.Response:
+    headers = {} if accept is None else {"Accept": accept}
+    got = repo.request(method, f"/v2/<name>/manifests/{reference}", headers=headers)
+    assert got.status_code == 200, (accept, got.text)
+    return got
+
+
+def assert_served(got: httpx.Response, media_type: str) -> bytes:
+    """The headers describe the bytes served: type, length, and their sha256 as digest."""
+    body = got.content
+    assert got.headers["content-type"] == media_type
+    assert got.headers["content-length"] == str(len(body))
+    assert got.headers["docker-content-digest"] == digest_of(body)
+    assert got.headers["etag"] == f'"{digest_of(body)}"'
+    return body
+
+
+def test_docker_manifest_by_tag_converts_to_oci_when_only_oci_is_accepted(repo: Repo) -> None:
+    doc = docker_image(repo, "to oci")
     digest = repo.push("docker", doc, DOCKER_MANIFEST)
-    refused = repo.request("GET", "/v2/<name>/manifests/docker", headers=ACCEPT_OCI)
-    assert refused.status_code == 404
-    assert codes(refused) == ["MANIFEST_UNKNOWN"]
-    for accept in (DOCKER_MANIFEST, "*/*", f"{OCI_MANIFEST};q=0.5, {DOCKER_MANIFEST}"):
-        got = repo.request("GET", "/v2/<name>/manifests/docker", headers={"Accept": accept})
-        assert (got.status_code, got.headers["content-type"]) == (200, DOCKER_MANIFEST), accept
-    by_digest = repo.request("GET", f"/v2/<name>/manifests/{digest}", headers=ACCEPT_OCI)
-    assert by_digest.status_code == 200  # a digest names the content; Accept does not veto it
+    body = assert_served(pull(repo, "docker", ", ".join([OCI_INDEX, OCI_MANIFEST])), OCI_MANIFEST)
+    converted = json.loads(body)
+    assert converted["mediaType"] == OCI_MANIFEST
+    assert converted["config"] == {**doc["config"], "mediaType": OCI_CONFIG}
+    assert converted["layers"] == [{**doc["layers"][0], "mediaType": LAYER}]
+    head = pull(repo, "docker", OCI_MANIFEST, "HEAD")
+    assert head.content == b""
+    assert (head.headers["docker-content-digest"], head.headers["content-length"]) == (
+        digest_of(body),
+        str(len(body)),
+    )
+    for accept in (DOCKER_MANIFEST, "*/*", None, f"{OCI_MANIFEST};q=0.5, {DOCKER_MANIFEST}"):
+        got = pull(repo, "docker", accept)
+        assert (got.headers["content-type"], got.headers["docker-content-digest"]) == (
+            DOCKER_MANIFEST,
+            digest,
+        ), accept
+    by_digest = pull(repo, digest, OCI_MANIFEST)  # a digest names exact bytes: never converted
+    assert (by_digest.headers["content-type"], by_digest.headers["docker-content-digest"]) == (
+        DOCKER_MANIFEST,
+        digest,
+    )
+
+
+def test_oci_image_by_tag_converts_to_docker_and_its_blobs_pull(repo: Repo) -> None:
+    doc = repo.image("to docker", annotations={"org.example.note": "dropped"})
+    digest = repo.push("oci", doc)
+    docker_only = ", ".join([DOCKER_MANIFEST, DOCKER_LIST])
+    body = assert_served(pull(repo, "oci", docker_only), DOCKER_MANIFEST)
+    converted = json.loads(body)
+    assert converted == {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {**doc["config"], "mediaType": DOCKER_CONFIG},
+        "layers": [{**doc["layers"][0], "mediaType": DOCKER_LAYER}],
+    }
+    assert body == pull(repo, "oci", docker_only).content  # the same bytes on every pull
+    for descriptor in [converted["config"], *converted["layers"]]:
+        blob = repo.request("GET", f"/v2/<name>/blobs/{descriptor['digest']}")
+        assert (blob.status_code, len(blob.content)) == (200, descriptor["size"])
+    assert pull(repo, digest, DOCKER_MANIFEST).headers["content-type"] == OCI_MANIFEST
+
+
+def test_what_does_not_convert_is_served_as_stored_never_404(repo: Repo) -> None:
+    zstd = repo.image(
+        "zstd", layers=[repo.blob(b"zstd", "application/vnd.oci.image.layer.v1.tar+zstd")]
+    )
+    artifact = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.example.sbom",
+        "config": repo.blob(b"{}", "application/vnd.oci.empty.v1+json"),
+        "layers": [repo.blob(b"sbom", "application/vnd.example.sbom")],
+    }
+    stored = {"zstd": repo.push("zstd", zstd), "artifact": repo.push("artifact", artifact)}
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [repo.descriptor("zstd")]}
+    stored["index"] = repo.push("index", index, OCI_INDEX)
+    docker = repo.push("docker", docker_image(repo, "schema1 only"), DOCKER_MANIFEST)
+    cases = [
+        ("zstd", DOCKER_MANIFEST, OCI_MANIFEST, stored["zstd"]),
+        ("artifact", DOCKER_MANIFEST, OCI_MANIFEST, stored["artifact"]),
+        ("index", OCI_MANIFEST, OCI_INDEX, stored["index"]),  # an index is never converted
+        ("index", DOCKER_LIST, OCI_INDEX, stored["index"]),
+        ("zstd", SCHEMA1, OCI_MANIFEST, stored["zstd"]),  # no schema 1 from Stiva
+        ("docker", SCHEMA1, DOCKER_MANIFEST, docker),
+    ]
+    for tag, accept, media_type, digest in cases:
+        for method in ("GET", "HEAD"):
+            got = pull(repo, tag, accept, method)
+            assert (got.headers["content-type"], got.headers["docker-content-digest"]) == (
+                media_type,
+                digest,
+            ), (tag, accept, method)
 
 
 # --- refusals ------------------------------------------------------------------------------
@@ -387,7 +480,12 @@ def test_child_of_a_live_index_cannot_be_deleted(repo: Repo) -> None:
     index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [repo.descriptor("child")]}
     index_digest = repo.push("index", index, OCI_INDEX)
     refused = repo.request("DELETE", f"/v2/<name>/manifests/{child}")
-    assert refused.status_code == 409
+    assert refused.status_code == 400  # the spec's DELETE failures are 400, 404 and 405
     assert codes(refused) == ["DENIED"]
+    assert refused.json()["errors"][0]["message"] == (
+        f"The image with digest {child} is referenced by the manifest list {index_digest} "
+        "and cannot be deleted while that manifest list exists"
+    )
+    assert repo.request("HEAD", f"/v2/<name>/manifests/{child}").status_code == 200
     assert repo.request("DELETE", f"/v2/<name>/manifests/{index_digest}").status_code == 202
     assert repo.request("DELETE", f"/v2/<name>/manifests/{child}").status_code == 202

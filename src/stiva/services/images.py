@@ -27,6 +27,7 @@ from stiva.errors import (
 )
 from stiva.metadata import models as m
 from stiva.oci import mediatypes as mt
+from stiva.oci.convert import convert_for
 from stiva.oci.digest import Digest
 from stiva.oci.names import is_tag
 from stiva.services import manifests
@@ -318,13 +319,19 @@ def _get_one(
             "with UpdateImageStorageClass (targetStorageClass STANDARD) or push it again"
         )
         return ImageFailure(image_id, "ImageNotFound", reason)
-    if accepted and row.media_type not in accepted:
-        reason = (
-            f"Requested image is a {row.media_type}, which acceptedMediaTypes excludes "
-            "(Stiva does not convert manifests)"
-        )
-        return ImageFailure(image_id, "ImageNotFound", reason)
-    return FoundImage(ImageId(row.digest, image_id.tag), row.id, row.content, row.media_type)
+    content, media_type = row.content, row.media_type
+    if accepted and media_type not in accepted:
+        converted = None if image_id.digest else convert_for(content, media_type, accepted)
+        if converted is None:
+            reason = (
+                f"Requested image is a {media_type}, which acceptedMediaTypes excludes; "
+                "only OCI image manifests and Docker schema 2 manifests named by tag alone "
+                "convert to each other"
+            )
+            return ImageFailure(image_id, "ImageNotFound", reason)
+        content, media_type = converted
+    # A converted manifest keeps the image's own digest in imageId: the image is the one stored.
+    return FoundImage(ImageId(row.digest, image_id.tag), row.id, content, media_type)
 
 
 def batch_get_image(
@@ -334,7 +341,14 @@ def batch_get_image(
     image_ids: Sequence[ImageId],
     accepted_media_types: Sequence[str] | None,
 ) -> tuple[list[FoundImage], list[ImageFailure]]:
-    """The manifests named, each exactly as pushed; archived images are failures."""
+    """The manifests named, each exactly as pushed; archived images are failures.
+
+    With `acceptedMediaTypes` excluding an image's type, an image named by tag alone comes
+    converted when it can be (OCI image manifest ⇄ Docker schema 2, `oci.convert`), as ECR
+    converts pulls by tag: `imageManifest` and `imageManifestMediaType` are the converted
+    manifest's, `imageId.imageDigest` stays the stored image's (the image ECR lists and
+    describes). Named by digest, or not convertible: an ImageNotFound failure.
+    """
     images: list[FoundImage] = []
     failures: list[ImageFailure] = []
     for image_id in image_ids:

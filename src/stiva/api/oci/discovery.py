@@ -13,9 +13,14 @@ from stiva.metadata.database import Session
 from stiva.oci import mediatypes as mt
 from stiva.oci.digest import Digest
 from stiva.services import manifests as svc
-from stiva.services.repositories import get_repository, list_repository_names
+from stiva.services.repositories import (
+    find_repository,
+    get_repository,
+    list_repository_names,
+)
 
-CATALOG_PAGE = 1000
+CATALOG_PAGE = 1000  # the most repositories one `_catalog` response holds
+TAGS_PAGE = 100_000  # the most tags a `tags/list?n=` response holds (ECR: images per repository)
 
 
 async def base(req: OciRequest) -> Response:
@@ -27,9 +32,9 @@ def _link(path: str, n: int, last: str) -> dict[str, str]:
 
 
 async def catalog(req: OciRequest) -> Response:
-    n = query_int(req.http, "n")
+    n = query_int(req.http, "n", ceiling=CATALOG_PAGE)
     last = req.http.query_params.get("last", "")
-    limit = CATALOG_PAGE if n is None else min(n, CATALOG_PAGE)
+    limit = CATALOG_PAGE if n is None else n
     visible: list[str] = []
     after = last
     while len(visible) <= limit:
@@ -51,7 +56,8 @@ async def catalog(req: OciRequest) -> Response:
 
 
 async def tags_list(req: OciRequest) -> Response:
-    n = query_int(req.http, "n")
+    """All tags without `n`; with it, at most `n` (up to TAGS_PAGE), a Link when more remain."""
+    n = query_int(req.http, "n", ceiling=TAGS_PAGE)
     last = req.http.query_params.get("last") or None
 
     def tags(session: Session) -> list[str]:
@@ -74,7 +80,11 @@ async def referrers(req: OciRequest) -> Response:
     artifact_type = req.http.query_params.get("artifactType") or None
 
     def find(session: Session) -> list[svc.Referrer]:
-        repo = get_repository(session, account_id=req.account_id, name=req.name)
+        # An unknown repository has no referrers: an empty index, never 404, which clients read
+        # as "no referrers API here" and fall back to the tag schema (spec).
+        repo = find_repository(session, account_id=req.account_id, name=req.name)
+        if repo is None:
+            return []
         return svc.list_referrers(
             session, repository_id=repo.id, subject=subject, artifact_type=artifact_type
         )

@@ -38,6 +38,8 @@ _TABLE: list[tuple[type[e.StivaError], str, int]] = [
     (e.NotFound, "NAME_UNKNOWN", 404),
     (e.ManifestReferencesUnknown, "MANIFEST_BLOB_UNKNOWN", 400),
     (e.TagImmutable, "TAG_INVALID", 400),
+    # The spec's DELETE manifest failures are 400, 404 and 405: a child of an index is a 400.
+    (e.ImageReferencedByIndex, "DENIED", 400),
     (e.Conflict, "DENIED", 409),
     (e.AuthenticationError, "UNAUTHORIZED", 401),
     (e.AccessDenied, "DENIED", 403),

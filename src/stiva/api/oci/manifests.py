@@ -7,22 +7,42 @@ from starlette.responses import Response
 from stiva.api.oci.errors import API_VERSION_HEADER
 from stiva.api.oci.request import OciRequest
 from stiva.api.oci.uploads import push_repository
-from stiva.errors import ManifestNotFound, ManifestTooLarge
+from stiva.errors import ManifestTooLarge
 from stiva.metadata.database import Session
+from stiva.oci.convert import convert_for
 from stiva.oci.digest import Digest
 from stiva.oci.manifest import MAX_MANIFEST_BYTES, Manifest
 from stiva.services import manifests as svc
 from stiva.services.repositories import get_repository
 
 
-def _accepts(accept: str, media_type: str) -> bool:
+def _offered(accept: str) -> set[str]:
+    """The media types an Accept header names (parameters such as `q` set aside)."""
+    return {part.split(";", 1)[0].strip().lower() for part in accept.split(",")} - {""}
+
+
+def _accepts(offered: set[str], media_type: str) -> bool:
     """Accept negotiation for pulls by tag; an absent or wildcard Accept takes anything."""
-    if not accept.strip():
-        return True
-    offered = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
     return bool(offered & {media_type, "*/*", "application/*"}) or not any(
         "manifest" in o or "index" in o for o in offered
     )
+
+
+def _negotiate(stored: svc.StoredManifest, accept: str) -> tuple[bytes, str, str]:
+    """What a pull by tag serves: (bytes, media type, digest).
+
+    The stored manifest when the Accept header takes it. Otherwise, as ECR does, the stored
+    manifest converted to a format the header names (OCI image manifest ⇄ Docker schema 2,
+    `oci.convert`); when it names none the manifest converts to, the stored one all the same:
+    the spec wants 200 with the manifest for an existing tag, never 404.
+    """
+    offered = _offered(accept)
+    if not _accepts(offered, stored.media_type):
+        converted = convert_for(stored.content, stored.media_type, offered)
+        if converted is not None:
+            content, media_type = converted
+            return content, media_type, str(Digest.of(content))
+    return stored.content, stored.media_type, stored.digest
 
 
 async def get_manifest(req: OciRequest) -> Response:
@@ -30,22 +50,20 @@ async def get_manifest(req: OciRequest) -> Response:
     stored = await req.query(
         lambda s: svc.resolve(s, account_id=req.account_id, name=req.name, reference=reference)
     )
-    is_tag = not svc.is_digest_reference(reference)
-    accept = ", ".join(req.http.headers.getlist("accept"))
-    if is_tag and not _accepts(accept, stored.media_type):
-        raise ManifestNotFound(
-            f"manifest {reference} is a {stored.media_type}, which the Accept header excludes"
-        )
+    content, media_type, digest = stored.content, stored.media_type, stored.digest
+    if not svc.is_digest_reference(reference):  # a digest names exact bytes: never converted
+        accept = ", ".join(req.http.headers.getlist("accept"))
+        content, media_type, digest = _negotiate(stored, accept)
     headers = {
         **API_VERSION_HEADER,
-        "Docker-Content-Digest": stored.digest,
-        "ETag": f'"{stored.digest}"',
-        "Content-Length": str(len(stored.content)),
+        "Docker-Content-Digest": digest,
+        "ETag": f'"{digest}"',
+        "Content-Length": str(len(content)),
     }
     if req.http.method == "HEAD":
-        return Response(status_code=200, media_type=stored.media_type, headers=headers)
+        return Response(status_code=200, media_type=media_type, headers=headers)
     req.ctx.pulls.record(stored.id, req.ctx.now(), req.principal.arn)
-    return Response(stored.content, media_type=stored.media_type, headers=headers)
+    return Response(content, media_type=media_type, headers=headers)
 
 
 async def _read_body(req: OciRequest, limit: int) -> bytes:

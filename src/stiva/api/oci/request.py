@@ -102,13 +102,22 @@ class OciRequest:
         return await self.read(find)
 
 
-def query_int(request: Request, key: str) -> int | None:
+def query_int(request: Request, key: str, *, ceiling: int) -> int | None:
+    """A non-negative integer query parameter (None when absent or empty), at most `ceiling`.
+
+    Any run of digits is taken, however long: a larger value is `ceiling` (a client asking for
+    `n=10000000000` wants everything; it gets what one response holds, with a Link when more
+    remain). Anything but digits is 400.
+    """
     value = request.query_params.get(key)
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 9:
+    if not value.isascii() or not value.isdigit():
         raise InvalidParameter(f"query parameter '{key}' must be a non-negative integer")
-    return int(value)
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(ceiling)):  # int() of thousands of digits is slow, then refused
+        return ceiling
+    return min(int(digits), ceiling)
 
 
 def parse_content_range(header: str | None) -> tuple[int, int] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import AsyncIterator
+
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -144,12 +147,14 @@ async def _check_upload(req: OciRequest, upload_id: str) -> None:
     await req.read(check)
 
 
-async def _append(req: OciRequest, upload_id: str, *, start: int | None) -> int:
-    """Stream the request body onto the upload; return the upload's new size."""
+async def _append(
+    req: OciRequest, upload_id: str, *, start: int | None, body: AsyncIterator[bytes] | None = None
+) -> int:
+    """Stream `body` (by default the request's) onto the upload; return the upload's new size."""
     writer = await run_in_threadpool(req.ctx.uploads.open_chunk, upload_id, start=start)
     buffer = bytearray()
     try:
-        async for chunk in req.http.stream():
+        async for chunk in body if body is not None else req.http.stream():
             buffer += chunk
             if len(buffer) >= STREAM_BUFFER:
                 await run_in_threadpool(writer.write, bytes(buffer))
@@ -160,6 +165,40 @@ async def _append(req: OciRequest, upload_id: str, *, start: int | None) -> int:
         await run_in_threadpool(writer.abort)
         raise
     return await run_in_threadpool(writer.close)
+
+
+async def _spool(req: OciRequest, spool: tempfile.SpooledTemporaryFile[bytes], length: int) -> None:
+    """Read the request body into `spool`; InvalidRange unless it is exactly `length` bytes
+    (refused as soon as it runs past them)."""
+    buffer = bytearray()
+    total = 0
+    async for chunk in req.http.stream():
+        total += len(chunk)
+        if total > length:
+            raise InvalidRange(f"the chunk runs past the {length} bytes its Content-Range spans")
+        buffer += chunk
+        if len(buffer) >= STREAM_BUFFER:
+            await run_in_threadpool(spool.write, bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await run_in_threadpool(spool.write, bytes(buffer))
+    if total != length:
+        raise InvalidRange(f"the chunk holds {total} bytes but its Content-Range spans {length}")
+
+
+async def _replay(spool: tempfile.SpooledTemporaryFile[bytes]) -> AsyncIterator[bytes]:
+    await run_in_threadpool(spool.seek, 0)
+    while chunk := await run_in_threadpool(spool.read, STREAM_BUFFER):
+        yield chunk
+
+
+async def _append_sized(req: OciRequest, upload_id: str, content_range: tuple[int, int]) -> int:
+    """Append a chunk whose Content-Range comes without a Content-Length (a chunked body):
+    spooled first (in memory, on disk past STREAM_BUFFER), so that a body longer or shorter
+    than its range is refused with nothing written to the upload."""
+    with tempfile.SpooledTemporaryFile(max_size=STREAM_BUFFER) as spool:
+        await _spool(req, spool, content_range[1] - content_range[0] + 1)
+        return await _append(req, upload_id, start=content_range[0], body=_replay(spool))
 
 
 class _RangeError(InvalidRange):
@@ -192,11 +231,16 @@ def _chunk_range(req: OciRequest) -> tuple[int, int] | None:
 
 
 async def _append_chunk(req: OciRequest, upload_id: str) -> int:
-    """Append the body (a chunk, in order) to the upload; its new size. 416 when out of order."""
+    """Append the body (a chunk, in order) to the upload; its new size. 416 when out of order,
+    or when the body's length is not its Content-Range's (checked before any byte is written:
+    against Content-Length when given, else on the spooled body)."""
     await _check_upload(req, upload_id)
     try:
         content_range = _chunk_range(req)
-        size = await _append(req, upload_id, start=content_range[0] if content_range else None)
+        if content_range is not None and not req.http.headers.get("content-length"):
+            size = await _append_sized(req, upload_id, content_range)
+        else:
+            size = await _append(req, upload_id, start=content_range[0] if content_range else None)
     except InvalidRange as exc:
         raise await _range_error(req, upload_id, exc.message) from None
     if content_range is not None and size != content_range[1] + 1:
