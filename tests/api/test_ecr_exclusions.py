@@ -114,16 +114,36 @@ def test_excluded_and_other_pulls_of_one_image(registry: InProcessRegistry) -> N
     assert ctx.pulls.flush(ctx.db) == 1
     with ctx.db.read() as session:
         row = session.query(m.Manifest).one()
-        first, manifest_pk = row.last_pulled_at, row.id
+        first, manifest_pk, digest = row.last_pulled_at, row.id, row.digest
     scanner = arn(registry.account_id, "scanner")
     registry.ecr_ok("RegisterPullTimeUpdateExclusion", principalArn=scanner)
     later = datetime(2100, 1, 1, tzinfo=UTC)
-    ctx.pulls.record(manifest_pk, later, scanner)
+    ctx.pulls.record(manifest_pk, digest, later, scanner)
     assert ctx.pulls.flush(ctx.db) == 0
     with ctx.db.read() as session:
         assert session.get_one(m.Manifest, manifest_pk).last_pulled_at == first
-    ctx.pulls.record(manifest_pk, later, scanner)
-    ctx.pulls.record(manifest_pk, later.replace(year=2099), arn(registry.account_id, "app"))
+    ctx.pulls.record(manifest_pk, digest, later, scanner)
+    ctx.pulls.record(manifest_pk, digest, later.replace(year=2099), arn(registry.account_id, "app"))
     assert ctx.pulls.flush(ctx.db) == 1
     with ctx.db.read() as session:
         assert session.get_one(m.Manifest, manifest_pk).last_pulled_at == later.replace(year=2099)
+
+
+def test_a_pull_noted_before_its_image_was_deleted_never_lands_on_another(
+    registry: InProcessRegistry,
+) -> None:
+    """Pulls are written seconds later; an image deleted meanwhile may have left its id to a
+    new one (SQLite reuses the highest id): the new image keeps no pull time."""
+    registry.create_repository("reuse")
+    pulled, _ = registry.push_image("reuse", "old", registry.auth, layers=[b"old"])
+    assert registry.client.get("/v2/reuse/manifests/old", headers=registry.auth).status_code == 200
+    ctx = registry.client.app.state.ctx  # type: ignore[attr-defined]
+    registry.ecr_ok("BatchDeleteImage", repositoryName="reuse", imageIds=[{"imageDigest": pulled}])
+    fresh, _ = registry.push_image("reuse", "new", registry.auth, layers=[b"new"])
+    ctx.pulls.flush(ctx.db)
+    with ctx.db.read() as session:
+        row = session.query(m.Manifest).filter_by(digest=fresh).one()
+        assert row.last_pulled_at is None
+    detail = registry.ecr_ok("DescribeImages", repositoryName="reuse")["imageDetails"][0]
+    assert detail["imageDigest"] == fresh
+    assert "lastRecordedPullTime" not in detail

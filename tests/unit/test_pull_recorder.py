@@ -24,16 +24,16 @@ class BrokenDatabase:
 
 def test_a_failed_flush_keeps_the_notes_for_the_next_one() -> None:
     recorder = PullRecorder()
-    recorder.record(1, T0, "arn:aws:iam::123456789012:user/a")
-    recorder.record(1, T0 - timedelta(hours=1), "arn:aws:iam::123456789012:user/a")
-    recorder.record(2, T0, "arn:aws:iam::123456789012:role/b")
+    recorder.record(1, "sha256:1", T0, "arn:aws:iam::123456789012:user/a")
+    recorder.record(1, "sha256:1", T0 - timedelta(hours=1), "arn:aws:iam::123456789012:user/a")
+    recorder.record(2, "sha256:2", T0, "arn:aws:iam::123456789012:role/b")
     with pytest.raises(RuntimeError):
         recorder.flush(cast(Database, BrokenDatabase()))
-    recorder.record(1, T0 + timedelta(seconds=1), "arn:aws:iam::123456789012:user/a")
+    recorder.record(1, "sha256:1", T0 + timedelta(seconds=1), "arn:aws:iam::123456789012:user/a")
     pending = recorder._pending  # its state is what this test is about
     assert pending == {
-        (1, "arn:aws:iam::123456789012:user/a"): T0 + timedelta(seconds=1),
-        (2, "arn:aws:iam::123456789012:role/b"): T0,
+        (1, "sha256:1", "arn:aws:iam::123456789012:user/a"): T0 + timedelta(seconds=1),
+        (2, "sha256:2", "arn:aws:iam::123456789012:role/b"): T0,
     }
 
 

@@ -120,13 +120,15 @@ def list_tags(
     return list(session.scalars(query))
 
 
-def record_pulls(session: Session, pulls: dict[int, datetime]) -> None:
-    """Advance `last_pulled_at` of each manifest (never backwards)."""
-    for manifest_id, when in pulls.items():
+def record_pulls(session: Session, pulls: dict[tuple[int, str], datetime]) -> None:
+    """Advance `last_pulled_at` of each (manifest id, digest) (never backwards); a row whose
+    digest is not the one pulled (the id went to another image since) is left alone."""
+    for (manifest_id, digest), when in pulls.items():
         session.execute(
             update(m.Manifest)
             .where(
                 m.Manifest.id == manifest_id,
+                m.Manifest.digest == digest,
                 (m.Manifest.last_pulled_at.is_(None)) | (m.Manifest.last_pulled_at < when),
             )
             .values(last_pulled_at=when)

@@ -79,7 +79,9 @@ def batch_get_image(session: Session, call: EcrCall) -> dict[str, Any]:
     )
     now = call.ctx.now()
     for image in found:
-        call.ctx.pulls.record(image.manifest_id, now, call.principal.arn)
+        call.ctx.pulls.record(
+            image.manifest_id, str(image.image_id.digest), now, call.principal.arn
+        )
     return {
         "images": [
             {

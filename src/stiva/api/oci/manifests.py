@@ -62,7 +62,7 @@ async def get_manifest(req: OciRequest) -> Response:
     }
     if req.http.method == "HEAD":
         return Response(status_code=200, media_type=media_type, headers=headers)
-    req.ctx.pulls.record(stored.id, req.ctx.now(), req.principal.arn)
+    req.ctx.pulls.record(stored.id, stored.digest, req.ctx.now(), req.principal.arn)
     return Response(content, media_type=media_type, headers=headers)
 
 
