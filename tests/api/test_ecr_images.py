@@ -204,6 +204,11 @@ def test_put_image_refusals(registry: InProcessRegistry) -> None:
     gone = registry.ecr("PutImage", repositoryName="nope", imageManifest=text)
     assert gone.json()["__type"] == "RepositoryNotFoundException"
 
+    for not_a_tag in (digest, "sha256:" + "a" * 64, "bad tag!"):  # a digest is no tag
+        code, message = repo.error("PutImage", imageManifest=text, imageTag=not_a_tag)
+        assert code == "InvalidParameterException", (not_a_tag, message)
+        assert f"invalid tag '{not_a_tag}'" in message
+
 
 def test_put_image_respects_tag_immutability(registry: InProcessRegistry) -> None:
     repo = Repo(registry, "frozen", imageTagMutability="IMMUTABLE")
@@ -474,6 +479,23 @@ def test_describe_images_paginates_with_filters(repo: Repo) -> None:
     assert code == "InvalidParameterException"
     code, _ = repo.error("ListImages", filter={"imageStatus": "FROZEN"})
     assert code == "InvalidParameterException"
+
+
+@pytest.mark.parametrize(
+    ("image_id", "text"),
+    [
+        ({}, "both tag and digest cannot be null"),  # used to name the first image
+        ({"imageDigest": "sha256:zz"}, "image digest should satisfy the regex"),
+        ({"imageTag": "bad tag!"}, "invalid tag"),
+    ],
+)
+def test_describe_images_refuses_ids_naming_no_image(
+    repo: Repo, image_id: dict[str, str], text: str
+) -> None:
+    repo.push(repo.image_doc("only"), "only")
+    code, message = repo.error("DescribeImages", imageIds=[image_id])
+    assert code == "InvalidParameterException"
+    assert text in message
 
 
 # --- ListImageReferrers --------------------------------------------------------------------

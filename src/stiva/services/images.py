@@ -29,7 +29,7 @@ from stiva.metadata import models as m
 from stiva.oci import mediatypes as mt
 from stiva.oci.convert import convert_for
 from stiva.oci.digest import Digest
-from stiva.oci.names import is_tag
+from stiva.oci.names import is_tag, parse_tag
 from stiva.services import manifests
 from stiva.services.manifests import ACTIVE
 from stiva.services.pagination import decode_token, encode_token
@@ -235,6 +235,9 @@ def describe_images(
             )
         found: list[int] = []
         for image_id in image_ids:
+            problem = check_image_id(image_id)  # neither tag nor digest would find any image
+            if problem is not None:
+                raise InvalidParameter(problem.reason)
             manifest_id = find_image(session, repository.id, image_id)
             if manifest_id is None:
                 raise image_not_found(image_id, repository)
@@ -384,6 +387,8 @@ def put_image(
             "Invalid parameter at 'imageManifest' failed to satisfy constraint: "
             "'the manifest is not valid UTF-8 text'"
         ) from None
+    if tag is not None:
+        parse_tag(tag)  # a digest-shaped "tag" would be taken for the digest and tag nothing
     computed = Digest.of(raw)
     if digest is not None and _given_digest(digest) != computed:
         raise DigestMismatch(
