@@ -287,6 +287,11 @@ def _backfill_to_the_end(reg: InProcessRegistry, destination: dict[str, str]) ->
     backfill_id = reg.ecr_ok("StartReplicationBackfill", destination=destination)[
         "replicationBackfillId"
     ]
+    return _backfill_result(reg, backfill_id)
+
+
+def _backfill_result(reg: InProcessRegistry, backfill_id: str) -> dict[str, Any]:
+    """Drain the worker until the backfill ends (or 20 s pass); its results."""
     deadline = time.monotonic() + 20
     while True:  # the backfill job re-checks its deliveries every second
         _drain(reg)
@@ -330,6 +335,45 @@ def test_backfill_fails_when_half_the_image_tag_pairs_fail(reg: InProcessRegistr
     assert result["status"] == "FAILED", result
     assert result["failureCode"] == "REPLICATION_FAILURES"
     assert result["progress"]["failedReplicationCount"] == 3
+
+
+def test_a_backfill_step_run_twice_prepares_each_image_once(
+    reg: InProcessRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step's job re-run (a crash between the step's commit and the job's completion) finds
+    the images it prepared and goes on: no image gets two items, progress counts each once."""
+    from datetime import timedelta
+
+    from stiva.services import jobs
+    from stiva.services.replication import backfill
+
+    monkeypatch.setattr(backfill, "PREPARE_BATCH", 2)
+    reg.create_repository("old")
+    for i in range(5):
+        reg.push_image("old", f"v{i}", reg.auth, layers=[f"rerun {i}".encode()])
+    _allow_source(reg)
+    assert _put(reg, _config(_rule(("us-east-1", OTHER)))).status_code == 200
+    destination = {"region": "us-east-1", "registryId": OTHER}
+    backfill_id = reg.ecr_ok("StartReplicationBackfill", destination=destination)[
+        "replicationBackfillId"
+    ]
+    ctx = _ctx(reg)
+    with ctx.db.write() as session:
+        job = jobs.claim(
+            session, kinds=[backfill.JOB_KIND], owner="crashed", lease=timedelta(seconds=60)
+        )
+    assert job is not None
+    backfill.run_backfill(ctx, job)  # the first batch, and the next step queued
+    backfill.run_backfill(ctx, job)  # the same job again: the next batch, not the first again
+    with ctx.db.read() as session:
+        items = session.scalars(
+            select(m.ReplicationBackfillItem.image_digest).where(
+                m.ReplicationBackfillItem.backfill_id == backfill_id
+            )
+        ).all()
+        assert len(items) == len(set(items)) == 4
+    result = _backfill_result(reg, backfill_id)
+    assert result["progress"]["totalReplicationCount"] == 5
 
 
 def test_a_stop_never_overwrites_the_end_of_a_backfill(reg: InProcessRegistry) -> None:

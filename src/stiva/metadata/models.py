@@ -673,6 +673,11 @@ class ReplicationBackfillItem(Base):
     """One image a backfill carries: the delivery doing it, and its outcome once terminal."""
 
     __tablename__ = "replication_backfill_items"
+    __table_args__ = (  # a backfill's step asks whether an image has its item already
+        Index(
+            "ix_replication_backfill_items_image", "backfill_id", "repository_name", "image_digest"
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     backfill_id: Mapped[str] = mapped_column(
         ForeignKey("replication_backfills.id", ondelete="CASCADE"), index=True

@@ -24,9 +24,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from stiva.errors import (
@@ -133,16 +132,15 @@ def run_backfill(ctx: RegistryContext, job: ClaimedJob) -> None:
     The backfill's row is locked for the step, so a stop waits for it and then sees what it did
     (and a step never overwrites a stop). Preparing goes a batch of images per step.
     """
-    payload = dict(job.payload)
     with ctx.db.write() as session:
-        row = session.get(m.ReplicationBackfill, str(payload["backfill_id"]), with_for_update=True)
+        row = session.get(
+            m.ReplicationBackfill, str(job.payload["backfill_id"]), with_for_update=True
+        )
         if row is None or row.status not in LIVE:
             return
         run_after = ctx.now() + POLL
         if row.status == PREPARING:
-            cursor = _prepare(session, row, payload.get("after"))
-            payload["after"] = cursor
-            if cursor is None:
+            if _prepare(session, row):
                 row.status = IN_PROGRESS
             else:
                 run_after = ctx.now()  # the next batch at once
@@ -151,16 +149,26 @@ def run_backfill(ctx: RegistryContext, job: ClaimedJob) -> None:
             return
         elif _finished(session, row, ctx):
             return
-        jobs.enqueue(session, kind=JOB_KIND, payload=payload, run_after=run_after)
+        jobs.enqueue(session, kind=JOB_KIND, payload=job.payload, run_after=run_after)
 
 
-def _prepare(
-    session: Session, row: m.ReplicationBackfill, after: list[Any] | None
-) -> list[Any] | None:
-    """Open the deliveries of the next batch of images after `after` (repository name, manifest
-    id); the cursor to go on from, or None when every image has its delivery."""
+def _prepare(session: Session, row: m.ReplicationBackfill) -> bool:
+    """Open the deliveries of the next batch of images that have no item yet; whether every
+    image has one now. Idempotent: a step run twice (its job re-run after a crash between the
+    step's commit and the job's completion) skips what the first run prepared."""
     rules = get_rules(session, account_id=row.account_id)
     destination = Destination(row.destination_region, row.destination_registry_id)
+    repositories = [
+        repository_id
+        for repository_id, name in session.execute(
+            select(m.Repository.id, m.Repository.name).where(
+                m.Repository.account_id == row.account_id
+            )
+        )
+        if any(t.destination == destination for t in targets(rules, name=name, tags=None))
+    ]
+    if not repositories:
+        return True
     child = aliased(m.ManifestChild)
     parent = aliased(m.Manifest)
     listed = (
@@ -173,29 +181,24 @@ def _prepare(
         .where(m.ImageTag.manifest_id == m.Manifest.id)
         .scalar_subquery()
     )
-    query = (
-        select(m.Repository.name, m.Manifest.id, m.Manifest.digest, tags)
+    prepared = exists().where(
+        m.ReplicationBackfillItem.backfill_id == row.id,
+        m.ReplicationBackfillItem.repository_name == m.Repository.name,
+        m.ReplicationBackfillItem.image_digest == m.Manifest.digest,
+    )
+    images = session.execute(
+        select(m.Repository.name, m.Manifest.digest, tags)
         .join(m.Manifest, m.Manifest.repository_id == m.Repository.id)
         .where(
-            m.Repository.account_id == row.account_id,
+            m.Repository.id.in_(repositories),
             m.Manifest.subject_digest.is_(None),
             m.Manifest.digest.not_in(listed),
+            ~prepared,
         )
         .order_by(m.Repository.name, m.Manifest.id)
         .limit(PREPARE_BATCH)
-    )
-    if after is not None:
-        last_name, last_id = str(after[0]), int(after[1])
-        query = query.where(
-            or_(
-                m.Repository.name > last_name,
-                and_(m.Repository.name == last_name, m.Manifest.id > last_id),
-            )
-        )
-    images = session.execute(query).all()
-    for name, _manifest_id, digest, tag_count in images:
-        if not any(t.destination == destination for t in targets(rules, name=name, tags=None)):
-            continue
+    ).all()
+    for name, digest, tag_count in images:
         delivery = open_delivery(
             session, account_id=row.account_id, name=name, digest=digest, destination=destination
         )
@@ -208,9 +211,7 @@ def _prepare(
                 replications=max(1, tag_count),
             )
         )
-    if len(images) < PREPARE_BATCH:
-        return None
-    return [images[-1][0], images[-1][1]]
+    return len(images) < PREPARE_BATCH
 
 
 def _statuses(

@@ -1,4 +1,5 @@
-"""Backfill items count their image+tag pairs, as ECR's backfill progress does
+"""Backfill items count their image+tag pairs, as ECR's backfill progress does; and are
+found by (backfill, repository, image), which a backfill's step looks up for each image
 
 Revision ID: 0008
 Revises: 0007
@@ -21,8 +22,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("replications", sa.Integer(), nullable=False, server_default="1")
         )
+    op.create_index(
+        "ix_replication_backfill_items_image",
+        "replication_backfill_items",
+        ["backfill_id", "repository_name", "image_digest"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_replication_backfill_items_image", "replication_backfill_items")
     with op.batch_alter_table("replication_backfill_items") as batch:
         batch.drop_column("replications")
