@@ -147,15 +147,25 @@ def test_ecr_layer_parts_are_assembled_outside_the_write_unit_of_work(
         assert answer.status_code == 200, answer.text
         offset += len(data)
     calls = Calls(reg, monkeypatch)
+    uploads = context(reg).uploads
+    rehash, reads = uploads._rehash, []
+
+    def counted(upload: str, algorithm: str) -> Any:
+        reads.append(algorithm)
+        return rehash(upload, algorithm)
+
+    monkeypatch.setattr(uploads, "_rehash", counted)
     layer = b"".join(parts)
+    wrong = ["sha512:" + f"{n:0128x}" for n in range(20)] + ["sha256:" + "0" * 64]
     done = reg.ecr_ok(
         "CompleteLayerUpload",
         repositoryName=REPO,
         uploadId=upload_id,
-        layerDigests=["sha256:" + "0" * 64, sha(layer)],  # the second one matches
+        layerDigests=[*wrong, sha(layer)],  # the last one matches
     )
     assert done["layerDigest"] == sha(layer)
-    assert calls.seen == [("copy", False)]
+    assert calls.seen == [("copy", False)]  # the matching digest only
+    assert reads == []  # the sha256 state matched first: no sha512 digest read the bytes again
     got = reg.client.get(f"/v2/{REPO}/blobs/{sha(layer)}", headers=reg.auth)
     assert got.content == layer
     assert _keys(s3_server, bucket, "uploads/") == set()

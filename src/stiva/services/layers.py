@@ -214,13 +214,24 @@ def _upload_ref(repo: m.Repository, upload_id: str) -> str:
     )
 
 
-def upload_belongs(session: Session, *, account_id: str, name: str, upload_id: str) -> bool:
-    """Whether `upload_id` is an upload session of repository `name` (a plain read)."""
+def may_complete(session: Session, *, account_id: str, name: str, upload_id: str) -> bool:
+    """Whether `upload_id` is an upload session of repository `name` that CompleteLayerUpload
+    would not refuse for its parts (a plain read, ahead of its unit of work)."""
     repo = find_repository(session, account_id=account_id, name=name)
     if repo is None:
         return False
     row = session.get(m.Upload, upload_id)
-    return row is not None and row.repository_id == repo.id
+    return row is not None and row.repository_id == repo.id and not row.undersized_part
+
+
+def digest_to_stage(uploads: Uploads, upload_id: str, digests: Sequence[str]) -> Digest | None:
+    """The digest among `digests` the upload's bytes have (each algorithm hashed once), or
+    None: what CompleteLayerUpload will commit, found before its unit of work."""
+    try:
+        size = uploads.size(upload_id)
+    except UploadNotFound:
+        return None
+    return _matching_digest(uploads, upload_id, size, digests) if size else None
 
 
 def _upload(session: Session, repo: m.Repository, upload_id: str) -> m.Upload:

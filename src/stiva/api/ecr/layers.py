@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stiva.api.ecr.call import EcrCall, Operation
-from stiva.errors import InvalidDigest
 from stiva.metadata.database import Session
-from stiva.oci.digest import Digest
 from stiva.services import layers as svc
 
 
@@ -81,15 +79,12 @@ def stage_layer(call: EcrCall) -> None:
     if call.ctx.storage.instant_move:
         return
     with call.ctx.db.read() as session:
-        if not svc.upload_belongs(
+        if not svc.may_complete(
             session, account_id=call.account_id, name=call.repository_name, upload_id=upload_id
         ):
             return  # the handler answers the error
-    for text in call.params["layerDigests"]:
-        try:
-            digest = Digest.parse(str(text))
-        except InvalidDigest:
-            continue  # the handler skips it too
+    digest = svc.digest_to_stage(call.ctx.uploads, upload_id, call.params["layerDigests"])
+    if digest is not None:  # else the handler refuses it (InvalidLayer)
         call.ctx.uploads.stage(upload_id, digest)
 
 
