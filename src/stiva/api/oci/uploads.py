@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -152,36 +152,42 @@ async def _append(
 ) -> int:
     """Stream `body` (by default the request's) onto the upload; return the upload's new size."""
     writer = await run_in_threadpool(req.ctx.uploads.open_chunk, upload_id, start=start)
-    buffer = bytearray()
     try:
-        async for chunk in body if body is not None else req.http.stream():
-            buffer += chunk
-            if len(buffer) >= STREAM_BUFFER:
-                await run_in_threadpool(writer.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await run_in_threadpool(writer.write, bytes(buffer))
+        await _pour(body if body is not None else req.http.stream(), writer.write)
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise
     return await run_in_threadpool(writer.close)
 
 
+async def _pour(chunks: AsyncIterator[bytes], write: Callable[[bytes], object]) -> None:
+    """Hand `chunks` to `write` (in the thread pool) in pieces of about STREAM_BUFFER bytes."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= STREAM_BUFFER:
+            await run_in_threadpool(write, bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await run_in_threadpool(write, bytes(buffer))
+
+
 async def _spool(req: OciRequest, spool: tempfile.SpooledTemporaryFile[bytes], length: int) -> None:
     """Read the request body into `spool`; InvalidRange unless it is exactly `length` bytes
     (refused as soon as it runs past them)."""
-    buffer = bytearray()
     total = 0
-    async for chunk in req.http.stream():
-        total += len(chunk)
-        if total > length:
-            raise InvalidRange(f"the chunk runs past the {length} bytes its Content-Range spans")
-        buffer += chunk
-        if len(buffer) >= STREAM_BUFFER:
-            await run_in_threadpool(spool.write, bytes(buffer))
-            buffer.clear()
-    if buffer:
-        await run_in_threadpool(spool.write, bytes(buffer))
+
+    async def counted() -> AsyncIterator[bytes]:
+        nonlocal total
+        async for chunk in req.http.stream():
+            total += len(chunk)
+            if total > length:
+                raise InvalidRange(
+                    f"the chunk runs past the {length} bytes its Content-Range spans"
+                )
+            yield chunk
+
+    await _pour(counted(), spool.write)
     if total != length:
         raise InvalidRange(f"the chunk holds {total} bytes but its Content-Range spans {length}")
 
