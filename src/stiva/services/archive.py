@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stiva.errors import ImageStorageClassUpdateNotSupported, InvalidParameter
+from stiva.errors import ImageStorageClassUpdateNotSupported
 from stiva.metadata import models as m
 from stiva.services import manifests
-from stiva.services.images import ImageId, check_image_id, find_image, image_not_found
+from stiva.services.images import ImageId, get_image
 from stiva.services.manifests import ACTIVE, ARCHIVED
 from stiva.services.replication import outbox as replication
 
@@ -33,13 +33,7 @@ def update_image_storage_class(
     same storage, so there is nothing to wait for, where ECR answers ACTIVATING for up to 20
     minutes.
     """
-    problem = check_image_id(image_id)
-    if problem is not None:
-        raise InvalidParameter(problem.reason)
-    manifest_id = find_image(session, repository.id, image_id)
-    row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
-    if row is None:
-        raise image_not_found(image_id, repository)
+    row = get_image(session, repository, image_id)
     archiving = target == "ARCHIVE"
     _check_storage_class_update(session, repository, row, archiving=archiving)
     members = manifests.storage_class_closure(

@@ -91,6 +91,24 @@ def image_not_found(image_id: ImageId, repository: m.Repository) -> ManifestNotF
     )
 
 
+def require_image_id(image_id: ImageId) -> None:
+    """InvalidParameterException, in ECR's words, for an id that names no image (neither tag nor
+    digest: it would match anything) or is malformed (`check_image_id`)."""
+    problem = check_image_id(image_id)
+    if problem is not None:
+        raise InvalidParameter(problem.reason)
+
+
+def get_image(session: Session, repository: m.Repository, image_id: ImageId) -> m.Manifest:
+    """The image `image_id` names (`require_image_id`); ImageNotFoundException when absent."""
+    require_image_id(image_id)
+    manifest_id = find_image(session, repository.id, image_id)
+    row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
+    if row is None:
+        raise image_not_found(image_id, repository)
+    return row
+
+
 # --- listing -------------------------------------------------------------------------------
 
 
@@ -235,9 +253,7 @@ def describe_images(
             )
         found: list[int] = []
         for image_id in image_ids:
-            problem = check_image_id(image_id)  # neither tag nor digest would find any image
-            if problem is not None:
-                raise InvalidParameter(problem.reason)
+            require_image_id(image_id)
             manifest_id = find_image(session, repository.id, image_id)
             if manifest_id is None:
                 raise image_not_found(image_id, repository)

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from stiva.api.ecr.call import EcrCall, Operation
-from stiva.errors import InvalidParameter
 from stiva.metadata import models as m
 from stiva.metadata.database import Session
 from stiva.services import images
@@ -48,13 +47,7 @@ def describe_image_replication_status(session: Session, call: EcrCall) -> dict[s
     repo = get_repository(session, account_id=call.account_id, name=call.repository_name)
     given = call.params["imageId"]
     image_id = images.ImageId(given.get("imageDigest"), given.get("imageTag"))
-    problem = images.check_image_id(image_id)
-    if problem is not None:
-        raise InvalidParameter(problem.reason)
-    manifest_id = images.find_image(session, repo.id, image_id)
-    row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
-    if row is None:
-        raise images.image_not_found(image_id, repo)
+    row = images.get_image(session, repo, image_id)
     statuses = status.image_replication_statuses(
         session, account_id=call.account_id, name=repo.name, digest=row.digest
     )

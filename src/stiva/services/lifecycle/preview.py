@@ -40,7 +40,7 @@ from stiva.errors import (
 from stiva.lifecycle.evaluate import Action, Image, plan
 from stiva.metadata import models as m
 from stiva.services import jobs
-from stiva.services.images import ImageId, check_image_id, token_position
+from stiva.services.images import ImageId, require_image_id, token_position
 from stiva.services.lifecycle.policies import parse_policy, stored_policy
 from stiva.services.lifecycle.snapshot import bytes_freed, repository_images
 from stiva.services.pagination import encode_token
@@ -304,9 +304,7 @@ def get_lifecycle_policy_preview(
             "'imageIds cannot be used with maxResults or nextToken'"
         )
     for image_id in image_ids or ():  # neither tag nor digest would match every result
-        problem = check_image_id(image_id)
-        if problem is not None:
-            raise InvalidParameter(problem.reason)
+        require_image_id(image_id)
     if row.status != COMPLETE or row.results is None or row.summary is None:
         failed = row.status == IN_PROGRESS and not _job_live(session, repo.id)
         return PreviewPage(row.policy_text, FAILED if failed else row.status, [], None)

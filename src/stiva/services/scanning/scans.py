@@ -1,7 +1,7 @@
 """The scanning operations of ECR's control plane, as services.
 
 Both image operations first check the image id as UpdateImageStorageClass does
-(`images.check_image_id`): neither tag nor digest, or a malformed digest or tag, is
+(`images.get_image`): neither tag nor digest, or a malformed digest or tag, is
 InvalidParameterException with ECR's text.
 
 StartImageScan (BASIC scanning's manual scan): refused for an archived image
@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session
 from stiva.errors import (
     FeatureDisabled,
     ImageArchived,
-    InvalidParameter,
     LimitExceeded,
     ScanNotFound,
     UnsupportedImageType,
@@ -54,19 +53,6 @@ DISABLED_TEXT = (
 )
 
 
-def _image(session: Session, repository: m.Repository, image_id: ImageId) -> m.Manifest:
-    """The image `image_id` names; InvalidParameter, in ECR's words, for an id naming none (no
-    tag nor digest) or malformed, as UpdateImageStorageClass answers."""
-    problem = images.check_image_id(image_id)
-    if problem is not None:
-        raise InvalidParameter(problem.reason)
-    manifest_id = images.find_image(session, repository.id, image_id)
-    row = session.get(m.Manifest, manifest_id) if manifest_id is not None else None
-    if row is None:
-        raise images.image_not_found(image_id, repository)
-    return row
-
-
 def _described(image_id: ImageId) -> str:
     return f"{{imageDigest:'{image_id.digest or 'null'}', imageTag:'{image_id.tag or 'null'}'}}"
 
@@ -75,7 +61,7 @@ def start_image_scan(
     session: Session, *, repository: m.Repository, image_id: ImageId, now: datetime
 ) -> tuple[ImageId, str]:
     """StartImageScan (see the module docstring): (the image id answered, its scan status)."""
-    row = _image(session, repository, image_id)
+    row = images.get_image(session, repository, image_id)
     if row.image_status != IMAGE_ACTIVE:
         raise ImageArchived(
             f"The image with imageId {_described(image_id)} in the repository with name "
@@ -114,7 +100,7 @@ def describe_image_scan_findings(
     next_token: str | None,
     key: bytes,
 ) -> ScanReport:
-    row = _image(session, repository, image_id)
+    row = images.get_image(session, repository, image_id)
     scan = session.get(m.ImageScan, row.id)
     if scan is None:
         raise ScanNotFound(
