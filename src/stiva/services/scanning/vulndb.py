@@ -141,17 +141,18 @@ def _source_id(session: Session, name: str) -> int | None:
 
 
 def _ensure_source(session: Session, source: Source, now: datetime) -> int:
-    row = session.scalar(select(m.VulnSource).where(m.VulnSource.name == source.name))
-    if row is None:
-        row = m.VulnSource(
-            name=source.name,
-            kind=source.kind,
-            location=source.location,
-            imported_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        session.flush()
+    found = _source_id(session, source.name)
+    if found is not None:
+        return found
+    row = m.VulnSource(
+        name=source.name,
+        kind=source.kind,
+        location=source.location,
+        imported_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
     return row.id
 
 
